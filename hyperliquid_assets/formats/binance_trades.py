@@ -1,0 +1,159 @@
+"""Binance daily trade zips (+ .CHECKSUM) -> the clean trades table, one schema for every market and kind.
+
+What varies between files and is normalized here: a header row or none (spot never has one, futures since
+2022), column names (`quantity`/`qty`, `transact_time`/`time`), the time unit (spot moved from ms to us on
+2025-01-01; the unit is read from each value's magnitude, not from the date), boolean spelling (`True`/`true`),
+and COIN-M quantities in contracts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zipfile
+from io import BytesIO
+
+import polars as pl
+from isal import isal_zlib
+
+from hyperliquid_assets.formats.errors import CorruptObjectError
+from hyperliquid_assets.formats.schemas import TRADES_SCHEMA
+from hyperliquid_assets.settings import BinanceListing
+
+# Column order of files without a header row, by (market, kind), from the binance-public-data README.
+_POSITIONAL_COLUMNS: dict[tuple[str, str], list[str]] = {
+    ("spot", "trades"): ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"],
+    ("spot", "aggTrades"): [
+        "agg_trade_id", "price", "qty", "first_trade_id", "last_trade_id", "time", "is_buyer_maker", "is_best_match",
+    ],
+    ("usdm", "trades"): ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker"],
+    ("coinm", "trades"): ["id", "price", "qty", "base_qty", "time", "is_buyer_maker"],
+    ("usdm", "aggTrades"): [
+        "agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "transact_time", "is_buyer_maker",
+    ],
+}
+_POSITIONAL_COLUMNS[("coinm", "aggTrades")] = _POSITIONAL_COLUMNS[("usdm", "aggTrades")]
+
+_SYNONYMS = {"id": "trade_id", "agg_trade_id": "trade_id", "quantity": "qty", "transact_time": "time"}
+_DTYPES = {
+    "trade_id": pl.Int64, "first_trade_id": pl.Int64, "last_trade_id": pl.Int64, "price": pl.Float64,
+    "qty": pl.Float64, "quote_qty": pl.Float64, "base_qty": pl.Float64, "time": pl.Int64,
+    "is_buyer_maker": pl.Boolean, "is_best_match": pl.Boolean,
+}
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+
+
+def parse_checksum(text: bytes | str, source: str) -> tuple[str, str]:
+    """`<sha256>  <file name>` with or without a trailing newline -> (hex digest, file name)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", errors="replace")
+    parts = text.strip().split()
+    if len(parts) != 2 or len(parts[0]) != 64 or any(c not in "0123456789abcdef" for c in parts[0].lower()):
+        raise CorruptObjectError(source, f"not a CHECKSUM file ('<sha256>  <name>'): {text[:100]!r}")
+    return parts[0].lower(), parts[1]
+
+
+def verify_checksum(blob: bytes, checksum_text: bytes | str, source: str) -> str:
+    """The zip's sha256 if it matches its CHECKSUM file (digest and file name), else CorruptObjectError."""
+    expected, name = parse_checksum(checksum_text, source + ".CHECKSUM")
+    if name != source.rsplit("/", 1)[-1]:
+        raise CorruptObjectError(source, f"CHECKSUM names {name}, not this file")
+    actual = hashlib.sha256(blob).hexdigest()
+    if actual != expected:
+        raise CorruptObjectError(source, f"sha256 {actual} does not match CHECKSUM {expected}")
+    return actual
+
+
+def inflate_single_member(blob: bytes, source: str) -> bytes:
+    """The one CSV member of a Binance zip, inflated with ISA-L (about 2x zipfile) and its CRC-32 checked."""
+    try:
+        with zipfile.ZipFile(BytesIO(blob)) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise CorruptObjectError(source, f"not a zip file ({exc})") from None
+    if len(members) != 1:
+        raise CorruptObjectError(source, f"expected one member, found {[m.filename for m in members]}")
+    member = members[0]
+    header = _LOCAL_HEADER.unpack_from(blob, member.header_offset)
+    if header[0] != b"PK\x03\x04":
+        raise CorruptObjectError(source, "bad local file header")
+    start = member.header_offset + _LOCAL_HEADER.size + header[9] + header[10]
+    payload = memoryview(blob)[start : start + member.compress_size]
+    if member.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            data = isal_zlib.decompress(payload, wbits=-15, bufsize=member.file_size or 1)
+        except isal_zlib.error as exc:
+            raise CorruptObjectError(source, f"member {member.filename} does not inflate ({exc})") from None
+    elif member.compress_type == zipfile.ZIP_STORED:
+        data = bytes(payload)
+    else:
+        raise CorruptObjectError(source, f"unsupported zip compression {member.compress_type}")
+    if len(data) != member.file_size or isal_zlib.crc32(data) != member.CRC:
+        raise CorruptObjectError(source, f"member {member.filename} fails its size/CRC-32 check")
+    return data
+
+
+def parse_trades_csv(data: bytes, listing: BinanceListing, source: str) -> pl.DataFrame:
+    """A Binance trades/aggTrades CSV (either header convention) -> TRADES_SCHEMA, in file order."""
+    if not data.strip():
+        raise CorruptObjectError(source, "empty CSV")
+    has_header = not data[:1].isdigit()
+    if has_header:
+        names = data[: data.index(b"\n")].decode().strip().split(",")
+    else:
+        names = _POSITIONAL_COLUMNS[(listing.market, listing.kind)]
+    names = [_SYNONYMS.get(n, n) for n in names]
+    missing = {"trade_id", "price", "qty", "time", "is_buyer_maker"} - set(names)
+    if missing:
+        raise CorruptObjectError(source, f"columns {sorted(missing)} missing from {names}")
+    try:
+        raw = pl.read_csv(
+            data,
+            has_header=has_header,
+            new_columns=names,
+            schema_overrides={n: _DTYPES[n] for n in names if n in _DTYPES},
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+        raise CorruptObjectError(source, f"malformed trades CSV: {exc}") from None
+    if raw.height == 0:
+        raise CorruptObjectError(source, "CSV has a header but no trades")
+    nulls = {n: c for n, c in zip(raw.columns, raw.null_count().row(0)) if c and n != "is_best_match"}
+    if nulls:
+        raise CorruptObjectError(source, f"empty values in {nulls}")
+    return raw.select(_normalized_columns(set(names), listing)).cast(TRADES_SCHEMA)  # type: ignore[arg-type]
+
+
+def _normalized_columns(names: set[str], listing: BinanceListing) -> list[pl.Expr]:
+    raw_time = pl.col("time")
+    # Epoch magnitudes: ms ~1.7e12, us ~1.7e15, ns ~1.7e18.
+    micros = (
+        pl.when(raw_time >= 10**17).then(raw_time // 1000)
+        .when(raw_time >= 10**14).then(raw_time)
+        .otherwise(raw_time * 1000)
+    )
+    if listing.market == "coinm":
+        notional = pl.col("qty") * listing.contract_size
+        quote_qty = notional
+        qty = pl.col("base_qty") if "base_qty" in names else notional / pl.col("price")
+    else:
+        qty = pl.col("qty")
+        quote_qty = pl.col("quote_qty") if "quote_qty" in names else pl.col("price") * pl.col("qty")
+    first_id = pl.col("first_trade_id") if "first_trade_id" in names else pl.col("trade_id")
+    last_id = pl.col("last_trade_id") if "last_trade_id" in names else pl.col("trade_id")
+    best_match = pl.col("is_best_match") if "is_best_match" in names else pl.lit(None, pl.Boolean)
+    return [
+        micros.cast(pl.Datetime("us", "UTC")).alias("time"),
+        pl.col("trade_id"),
+        first_id.alias("first_trade_id"),
+        last_id.alias("last_trade_id"),
+        pl.col("price"),
+        qty.alias("qty"),
+        quote_qty.alias("quote_qty"),
+        pl.col("is_buyer_maker"),
+        pl.when(pl.col("is_buyer_maker")).then(-1).otherwise(1).cast(pl.Int8).alias("side"),
+        best_match.alias("is_best_match"),
+    ]
+
+
+def parse_trades_zip(blob: bytes, listing: BinanceListing, source: str) -> pl.DataFrame:
+    return parse_trades_csv(inflate_single_member(blob, source), listing, source)

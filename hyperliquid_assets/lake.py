@@ -1,0 +1,72 @@
+"""Where each table lives under the lake root, and the only way files get there: write a temp file, then rename.
+
+Layout (coin and date as hive partitions so DuckDB and polars can prune on them):
+    raw/hyperliquid-archive/market_data/YYYYMMDD/H/l2Book/COIN.lz4      byte for byte as upstream
+    raw/data.binance.vision/data/.../SYMBOL-kind-YYYY-MM-DD.zip(.CHECKSUM)
+    clean/l2_book/coin=COIN/date=YYYY-MM-DD/HH.parquet
+    clean/trades/coin=COIN/date=YYYY-MM-DD/trades.parquet
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Mapping
+
+import polars as pl
+
+from hyperliquid_assets.settings import BinanceListing
+from hyperliquid_assets.sources.layout import BINANCE_HOST, HYPERLIQUID_BUCKET, binance_trades_key, checksum_key, l2_book_key
+
+PARQUET_COMPRESSION = "zstd"
+
+
+class Lake:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def raw_l2_path(self, coin: str, hour: datetime) -> Path:
+        return self.root / "raw" / HYPERLIQUID_BUCKET / l2_book_key(coin, hour)
+
+    def raw_trades_path(self, listing: BinanceListing, day: date) -> Path:
+        return self.root / "raw" / BINANCE_HOST / binance_trades_key(listing, day)
+
+    def raw_trades_checksum_path(self, listing: BinanceListing, day: date) -> Path:
+        return self.root / "raw" / BINANCE_HOST / checksum_key(binance_trades_key(listing, day))
+
+    def clean_l2_path(self, coin: str, hour: datetime) -> Path:
+        return self.root / "clean" / "l2_book" / f"coin={coin}" / f"date={hour:%Y-%m-%d}" / f"{hour:%H}.parquet"
+
+    def clean_trades_path(self, coin: str, day: date) -> Path:
+        return self.root / "clean" / "trades" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "trades.parquet"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Readers see the old file or the whole new one, never a partial write; a crash leaves only a temp file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path, metadata: Mapping[str, str]) -> int:
+    """Write `frame` as Parquet (zstd) with provenance key-value metadata; returns the file's size in bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp, compression=PARQUET_COMPRESSION, metadata=dict(metadata))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path.stat().st_size

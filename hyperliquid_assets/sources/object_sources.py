@@ -1,0 +1,143 @@
+"""The places an upstream object can come from: a local mirror, an S3-compatible bucket, an HTTPS host.
+
+Each source answers `fetch(key)` with the object's complete bytes, or None when the upstream does not have it
+(the Hyperliquid archive has gaps; Binance publishes a day late). Failures raise a SourceError naming the URI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import urllib3
+
+from hyperliquid_assets.sources.errors import PermanentSourceError, TransientSourceError
+from hyperliquid_assets.sources.retry import RetryPolicy, with_retries
+
+
+class ObjectSource(Protocol):
+    def uri(self, key: str) -> str: ...
+
+    def fetch(self, key: str) -> bytes | None: ...
+
+
+class LocalMirror:
+    """A folder laid out like the upstream's keys (the offline default, and how tests point at real files)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def uri(self, key: str) -> str:
+        return (self.root / key).as_uri()
+
+    def fetch(self, key: str) -> bytes | None:
+        path = self.root / key
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise PermanentSourceError(self.uri(key), f"cannot read: {exc}") from exc
+
+
+_S3_MISSING = {"NoSuchKey", "404", "NotFound"}
+_S3_TRANSIENT = {"500", "502", "503", "504", "InternalError", "ServiceUnavailable", "SlowDown", "Throttling",
+                 "RequestTimeout", "RequestTimeTooSkewed"}
+
+
+class S3Bucket:
+    """A bucket on S3 or any S3-compatible store; credentials come from boto3's usual chain."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        requester_pays: bool = True,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.bucket = bucket
+        self.requester_pays = requester_pays
+        self.retry = retry
+        # Our own retry loop also covers a body cut short mid-read, which botocore does not retry.
+        config = botocore.config.Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=timeout_s,
+            read_timeout=timeout_s,
+        )
+        self.client = boto3.client("s3", region_name=region_name, endpoint_url=endpoint_url, config=config)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def fetch(self, key: str) -> bytes | None:
+        return with_retries(lambda: self._get(key), self.retry, self.uri(key))
+
+    def _get(self, key: str) -> bytes | None:
+        extra = {"RequestPayer": "requester"} if self.requester_pays else {}
+        uri = self.uri(key)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+            body = response["Body"].read()
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in _S3_MISSING:
+                return None
+            if code in _S3_TRANSIENT or status >= 500 or status == 429:
+                raise TransientSourceError(uri, f"S3 {code or status}") from exc
+            hint = " (requester-pays: credentials must allow s3:GetObject)" if code in ("AccessDenied", "403") else ""
+            raise PermanentSourceError(uri, f"S3 {code or status}: {exc}{hint}") from exc
+        except (
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError,
+            botocore.exceptions.ResponseStreamingError,
+            botocore.exceptions.IncompleteReadError,
+            botocore.exceptions.ReadTimeoutError,
+        ) as exc:
+            raise TransientSourceError(uri, f"transfer failed: {exc}") from exc
+        expected = response.get("ContentLength")
+        if expected is not None and expected != len(body):
+            raise TransientSourceError(uri, f"body has {len(body)} bytes, Content-Length said {expected}")
+        return body
+
+
+class HttpsHost:
+    """Files under a base URL (data.binance.vision, or a local server in tests)."""
+
+    def __init__(self, base_url: str, *, retry: RetryPolicy = RetryPolicy(), timeout_s: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
+            retries=False,
+            headers={"User-Agent": "hyperliquid-assets/0.1"},
+        )
+
+    def uri(self, key: str) -> str:
+        return f"{self.base_url}/{key}"
+
+    def fetch(self, key: str) -> bytes | None:
+        return with_retries(lambda: self._get(key), self.retry, self.uri(key))
+
+    def _get(self, key: str) -> bytes | None:
+        uri = self.uri(key)
+        try:
+            response = self.http.request("GET", uri, preload_content=True, enforce_content_length=True)
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError,
+                urllib3.exceptions.NewConnectionError, urllib3.exceptions.DecodeError) as exc:
+            raise TransientSourceError(uri, f"transfer failed: {exc}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransientSourceError(uri, f"HTTP error: {exc}") from exc
+        if response.status == 404:
+            return None
+        if response.status >= 500 or response.status == 429:
+            raise TransientSourceError(uri, f"HTTP {response.status}")
+        if response.status != 200:
+            raise PermanentSourceError(uri, f"HTTP {response.status}")
+        return response.data
