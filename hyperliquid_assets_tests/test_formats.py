@@ -1,0 +1,157 @@
+"""Format variants and bad inputs: each bad object fails with an error naming it and saying what is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import lz4.frame
+import pytest
+
+from hyperliquid_assets.formats.binance_trades import (
+    inflate_single_member,
+    parse_trades_csv,
+    parse_trades_zip,
+    verify_checksum,
+)
+from hyperliquid_assets.formats.errors import CorruptObjectError
+from hyperliquid_assets.formats.hyperliquid_l2 import parse_l2_book
+from hyperliquid_assets.settings import BinanceListing
+
+LEVELS = '[[{"px":"100.5","sz":"1.25","n":2},{"px":"100.0","sz":"3","n":1}],[{"px":"101.0","sz":"0.5","n":1}]]'
+
+
+def _line(outer: str, inner_ms: int, coin: str = "ETH", levels: str = LEVELS) -> str:
+    return (f'{{"time":"{outer}","ver_num":1,"raw":{{"channel":"l2Book","data":{{"coin":"{coin}",'
+            f'"time":{inner_ms},"levels":{levels}}}}}}}\n')
+
+
+def _lz4(*lines: str) -> bytes:
+    return lz4.frame.compress("".join(lines).encode())
+
+
+def test_l2_keeps_every_fraction_digit_and_thin_sides():
+    blob = _lz4(_line("2026-01-01T00:00:00.5", 1767225599900), _line("2026-01-01T00:00:01.123456789", 1767225600601))
+    book = parse_l2_book(blob, "ETH.lz4", coin="ETH")
+    assert book["received_time"].dt.epoch("ns").to_list() == [1767225600_500000000, 1767225601_123456789]
+    assert book["exchange_time"].dt.epoch("ms").to_list() == [1767225599900, 1767225600601]
+    assert book.row(0, named=True) | {"received_time": None, "exchange_time": None} == {
+        "received_time": None, "exchange_time": None, "ver_num": 1,
+        "bid_px": [100.5, 100.0], "bid_sz": [1.25, 3.0], "bid_n": [2, 1],
+        "ask_px": [101.0], "ask_sz": [0.5], "ask_n": [1],
+    }
+
+
+@pytest.mark.parametrize(
+    ("blob", "problem"),
+    [
+        (b"", "empty object"),
+        (_lz4(_line("2026-01-01T00:00:00.5", 1))[:-7], "not a complete LZ4 frame"),
+        (_lz4(_line("2026-01-01T00:00:00.5", 1), '{"time":"2026-01-01T00:00:01.5","ver_num":1,"raw":{\n'),
+         "malformed snapshot line"),
+        (_lz4(_line("2026-01-01T00:00:00.5", 1, coin="BTC")), "expected coin ETH"),
+        (_lz4(_line("2026-01-01T00:00:00.5", 1, levels='[[{"px":"abc","sz":"1","n":1}],[]]')), "bid px is not a number"),
+        (_lz4(_line("2026-01-01 junk", 1)), "outer time is not an ISO timestamp"),
+        (_lz4(_line("2026-01-01T00:00:00.5", 1, levels="[[]]")), "exactly two sides"),
+        (_lz4("\n"), "no snapshot lines"),
+    ],
+    ids=["empty", "truncated-lz4", "malformed-json", "wrong-coin", "bad-price", "bad-time", "one-side", "blank"],
+)
+def test_bad_l2_objects_fail_naming_the_object(blob, problem):
+    with pytest.raises(CorruptObjectError, match=problem) as failure:
+        parse_l2_book(blob, "s3://hyperliquid-archive/market_data/20260101/0/l2Book/ETH.lz4", coin="ETH")
+    assert str(failure.value).startswith("s3://hyperliquid-archive/market_data/20260101/0/l2Book/ETH.lz4: ")
+
+
+def _zip(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name.replace(".zip", ".csv"), text)
+    return buffer.getvalue()
+
+
+SPOT = BinanceListing("BTCUSDT", "spot", "trades")
+
+
+def test_spot_trades_switch_from_ms_to_us_by_magnitude():
+    ms = "1,100.0,2.0,200.0,1735689599999,True,True\n"  # 2024-12-31 23:59:59.999
+    us = "2,100.5,1.0,100.5,1735689600000001,false,True\n"  # 2025-01-01 00:00:00.000001
+    trades = parse_trades_csv((ms + us).encode(), SPOT, "BTCUSDT-trades.csv")
+    assert trades["time"].dt.epoch("us").to_list() == [1735689599999000, 1735689600000001]
+    assert trades["side"].to_list() == [-1, 1]
+    assert trades["is_buyer_maker"].to_list() == [True, False]
+
+
+def test_spot_aggtrades_without_header():
+    text = "7,10.0,3.0,100,102,1704067200000,False,True\n"
+    trades = parse_trades_csv(text.encode(), BinanceListing("ETHUSDT", "spot", "aggTrades"), "x.csv")
+    row = trades.row(0, named=True)
+    assert (row["trade_id"], row["first_trade_id"], row["last_trade_id"]) == (7, 100, 102)
+    assert (row["qty"], row["quote_qty"], row["side"]) == (3.0, 30.0, 1)
+
+
+def test_usdm_trades_with_header_and_lowercase_booleans():
+    text = "id,price,qty,quote_qty,time,is_buyer_maker\n5,50000.0,0.01,500.0,1704067200123,true\n"
+    trades = parse_trades_csv(text.encode(), BinanceListing("BTCUSDT", "usdm", "trades"), "x.csv")
+    row = trades.row(0, named=True)
+    assert (row["trade_id"], row["qty"], row["quote_qty"], row["side"]) == (5, 0.01, 500.0, -1)
+    assert row["is_best_match"] is None
+
+
+def test_usdm_trades_from_before_futures_files_had_a_header():
+    text = "5,50000.0,0.01,500.0,1704067200123,false\n"
+    trades = parse_trades_csv(text.encode(), BinanceListing("BTCUSDT", "usdm", "trades"), "x.csv")
+    assert trades["side"].to_list() == [1]
+
+
+def test_coinm_trades_take_base_qty_and_contract_notional():
+    text = "id,price,qty,base_qty,time,is_buyer_maker\n9,50000.0,3,0.006,1704067200000,false\n"
+    listing = BinanceListing("BTCUSD_PERP", "coinm", "trades", contract_size=100.0)
+    row = parse_trades_csv(text.encode(), listing, "x.csv").row(0, named=True)
+    assert (row["qty"], row["quote_qty"], row["side"]) == (0.006, 300.0, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "empty CSV"),
+        ("id,price,qty,quote_qty,time,is_buyer_maker\n", "header but no trades"),
+        ("1,abc,2.0,200.0,1735689599999,True,True\n", "malformed trades CSV"),
+        ("1,100.0,,200.0,1735689599999,True,True\n", "empty values"),
+        ("id,price,time\n1,2.0,3\n", "missing"),
+    ],
+    ids=["empty", "header-only", "bad-number", "empty-field", "missing-columns"],
+)
+def test_bad_trade_files_fail_naming_the_file(text, problem):
+    with pytest.raises(CorruptObjectError, match=problem) as failure:
+        parse_trades_csv(text.encode(), SPOT, "BTCUSDT-trades-2024-01-01.zip")
+    assert str(failure.value).startswith("BTCUSDT-trades-2024-01-01.zip: ")
+
+
+def test_checksum_accepts_both_newline_forms_and_rejects_mismatch():
+    name = "BTCUSDT-trades-2024-01-01.zip"
+    blob = _zip(name, "1,100.0,2.0,200.0,1704067200000,True,True\n")
+    digest = hashlib.sha256(blob).hexdigest()
+    assert verify_checksum(blob, f"{digest}  {name}", f"data/{name}") == digest
+    assert verify_checksum(blob, f"{digest}  {name}\n".encode(), f"data/{name}") == digest
+    with pytest.raises(CorruptObjectError, match="does not match CHECKSUM"):
+        verify_checksum(blob + b"x", f"{digest}  {name}", f"data/{name}")
+    with pytest.raises(CorruptObjectError, match="CHECKSUM names other.zip"):
+        verify_checksum(blob, f"{digest}  other.zip", f"data/{name}")
+    with pytest.raises(CorruptObjectError, match="not a CHECKSUM file"):
+        verify_checksum(blob, "<html>503</html>", f"data/{name}")
+
+
+def test_zip_member_is_inflated_and_crc_checked():
+    name = "BTCUSDT-trades-2024-01-01.zip"
+    text = "".join(f"{i},100.0,2.0,200.0,{1704067200000 + i},True,True\n" for i in range(1000))
+    blob = _zip(name, text)
+    assert inflate_single_member(blob, name) == text.encode()
+    assert parse_trades_zip(blob, SPOT, name).height == 1000
+    with pytest.raises(CorruptObjectError, match="not a zip file"):
+        inflate_single_member(blob[: len(blob) // 2], name)
+    corrupted = bytearray(blob)
+    corrupted[60] ^= 0xFF  # inside the deflate stream
+    with pytest.raises(CorruptObjectError, match=name):
+        inflate_single_member(bytes(corrupted), name)
