@@ -57,5 +57,6 @@ def clean_trades_day(lake: Lake, coin: str, listing: BinanceListing, day: date) 
     quality = trades_quality(trades, datetime.combine(day, time(), timezone.utc))
     if quality.corrupt:
         return CleanOutcome("rejected", path, quality)
-    size = write_parquet_atomic(trades, path, _provenance(raw_path, blob))
+    # zstd level 1: a trades day writes ~1.5x faster than at the default level for a ~7% larger file.
+    size = write_parquet_atomic(trades, path, _provenance(raw_path, blob), compression_level=1)
     return CleanOutcome("written", path, quality, size)

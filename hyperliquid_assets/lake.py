@@ -43,30 +43,43 @@ class Lake:
         return self.root / "clean" / "trades" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "trades.parquet"
 
 
+class StagedFile:
+    """A temp path beside `path`. `commit()` renames it into place; leaving the `with` block without committing
+    removes it. Readers see the old file or the whole new one, never a partial write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        self.tmp = Path(name)
+
+    def commit(self) -> int:
+        os.replace(self.tmp, self.path)
+        return self.path.stat().st_size
+
+    def __enter__(self) -> "StagedFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the whole new one, never a partial write; a crash leaves only a temp file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with StagedFile(path) as staged:
+        with open(staged.tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        staged.commit()
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path, metadata: Mapping[str, str]) -> int:
+def write_parquet_atomic(
+    frame: pl.DataFrame, path: Path, metadata: Mapping[str, str], compression_level: int | None = None
+) -> int:
     """Write `frame` as Parquet (zstd) with provenance key-value metadata; returns the file's size in bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.write_parquet(tmp, compression=PARQUET_COMPRESSION, metadata=dict(metadata))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path.stat().st_size
+    with StagedFile(path) as staged:
+        frame.write_parquet(
+            staged.tmp, compression=PARQUET_COMPRESSION, compression_level=compression_level, metadata=dict(metadata)
+        )
+        return staged.commit()

@@ -11,6 +11,7 @@ import pytest
 
 from hyperliquid_assets.formats.binance_trades import (
     inflate_single_member,
+    iter_csv_chunks,
     parse_trades_csv,
     parse_trades_zip,
     verify_checksum,
@@ -155,3 +156,19 @@ def test_zip_member_is_inflated_and_crc_checked():
     corrupted[60] ^= 0xFF  # inside the deflate stream
     with pytest.raises(CorruptObjectError, match=name):
         inflate_single_member(bytes(corrupted), name)
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["futures-header", "no-header"])
+def test_chunked_parse_equals_whole_file_parse(header):
+    name = "BTCUSDT-trades-2024-01-01.zip"
+    rows = "".join(f"{i},{100 + i % 7}.5,0.{i % 9 + 1},1.0,{1704067200000 + i},{'true' if i % 3 else 'false'}\n"
+                   for i in range(20_000))
+    text = ("id,price,qty,quote_qty,time,is_buyer_maker\n" if header else "") + rows
+    listing = BinanceListing("BTCUSDT", "usdm", "trades")
+    blob = _zip(name, text)
+    chunks = list(iter_csv_chunks(blob, name, chunk_bytes=4096))
+    assert len(chunks) > 20 and all(c.endswith(b"\n") for c in chunks)
+    assert b"".join(chunks) == text.encode()
+    chunked = parse_trades_zip(blob, listing, name, chunk_bytes=4096)
+    assert chunked.equals(parse_trades_csv(text.encode(), listing, name))
+    assert chunked.height == 20_000
