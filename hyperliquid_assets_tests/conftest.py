@@ -9,7 +9,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from hyperliquid_assets.settings import PROJECT_ROOT
+# Tests pin the default universe; a developer's own settings must not leak in (before definitions import).
+for _name in ("HL_COINS", "HL_START_DATE", "HL_BINANCE_LISTINGS", "HL_LAKE_ROOT", "HL_SOURCE"):
+    os.environ.pop(_name, None)
+
+from hyperliquid_assets.settings import PROJECT_ROOT  # noqa: E402
 
 REAL_DATA = Path(os.environ.get("HL_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"))
 REAL_L2_HOUR = "hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4"

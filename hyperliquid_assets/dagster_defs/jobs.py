@@ -7,18 +7,15 @@ import os
 import dagster as dg
 
 from hyperliquid_assets.dagster_defs.ingest_assets import binance_trades, binance_trades_raw, hyperliquid_l2_raw, l2_book
-from hyperliquid_assets.dagster_defs.partitions import coin_day_partitions, coin_hour_partitions
 
 hyperliquid_l2_job = dg.define_asset_job(
     "hyperliquid_l2_job",
     selection=dg.AssetSelection.assets(hyperliquid_l2_raw, l2_book),
-    partitions_def=coin_hour_partitions,
     description="Fetch and clean Hyperliquid L2 archive hours.",
 )
 binance_trades_job = dg.define_asset_job(
     "binance_trades_job",
     selection=dg.AssetSelection.assets(binance_trades_raw, binance_trades),
-    partitions_def=coin_day_partitions,
     description="Fetch, verify and clean Binance daily trade files.",
 )
 
