@@ -74,11 +74,11 @@ def _raw_result(context: dg.AssetExecutionContext, outcomes: dict[str, RawOutcom
         context.log.warning("upstream has no object for %d partitions: %s", len(missing), ", ".join(missing))
     return dg.MaterializeResult(
         metadata={
-            "partitions": len(outcomes),
-            "fetched": statuses["stored"],
-            "already_stored": statuses["already_stored"],
-            "missing": statuses["missing"],
-            "missing_partitions": ", ".join(missing),
+            "window_partitions": len(outcomes),
+            "window_fetched": statuses["stored"],
+            "window_already_stored": statuses["already_stored"],
+            "window_missing": statuses["missing"],
+            "window_missing_partitions": ", ".join(missing),
         }
     )
 
@@ -128,12 +128,13 @@ def _clean_result(
     )
     statuses = Counter(o.status for o in outcomes.values())
     return dg.MaterializeResult(
+        # Dagster copies run-level metadata onto every partition of the window, hence the window_ prefix.
         metadata={
-            "partitions": len(outcomes),
-            "written": statuses["written"],
-            "missing": statuses["missing"],
-            "rejected": statuses["rejected"],
-            "dagster/row_count": sum(o.quality.rows for o in checked.values()),
+            "window_partitions": len(outcomes),
+            "window_written": statuses["written"],
+            "window_missing": statuses["missing"],
+            "window_rejected": statuses["rejected"],
+            "window_rows": sum(o.quality.rows for o in checked.values()),
         },
         check_results=results,
     )
