@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -122,17 +122,22 @@ def timed(method, blob: bytes, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def _child_peak_rss_mb(method: str | None, input_path: Path) -> float:
+    run = f"b.METHODS[{method!r}](blob, Path({str(input_path)!r} + '.peak.parquet'))" if method else "pass"
+    code = (f"import sys; sys.argv = ['x']; import bench_ingest as b; from pathlib import Path;"
+            f"blob = Path({str(input_path)!r}).read_bytes(); {run}; b.METHODS[{method or 'l2_floor'!r}]")
+    # Each child is waited for before the next starts, so RUSAGE_CHILDREN's max is this child's peak only if it
+    # is the largest so far: read it from wait4 instead.
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return float("nan")
+    return usage.ru_maxrss / 1024
+
+
 def peak_memory_mb(method: str, input_path: Path) -> float:
-    """Max RSS growth of one run of `method` in a fresh interpreter (imports and input bytes excluded)."""
-    code = (
-        "import resource, sys; sys.argv = ['x']; import bench_ingest as b; from pathlib import Path;"
-        f"blob = Path({str(input_path)!r}).read_bytes();"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        f"b.METHODS[{method!r}](blob, Path({str(input_path)!r} + '.out.parquet'));"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True)
-    return float(result.stdout.strip()) if result.returncode == 0 else float("nan")
+    """Peak RSS of a fresh interpreter running `method` once, minus one that only imports and reads the input."""
+    return _child_peak_rss_mb(method, input_path) - _child_peak_rss_mb(None, input_path)
 
 
 def compare(title: str, names: list[str], blob: bytes, input_path: Path, repeat: int, target: float) -> None:

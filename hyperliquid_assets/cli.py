@@ -109,6 +109,7 @@ def _print_lake_summary(root: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="hl-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -23,8 +23,14 @@ class WindowRun:
 
 
 def materialize_window(
-    defs: dg.Definitions, instance: dg.DagsterInstance, coins: list[str], first_day: date, last_day: date
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    coins: list[str],
+    first_day: date,
+    last_day: date,
+    log_level: str = "WARNING",
 ) -> list[WindowRun]:
+    """The full event log of each run is in the instance (the Dagster UI); the console gets warnings only."""
     runs = []
     for coin in coins:
         windows = {
@@ -33,7 +39,10 @@ def materialize_window(
         }
         for job_name, (first, last) in windows.items():
             result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False
+                instance=instance,
+                tags={RANGE_START: first, RANGE_END: last},
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                raise_on_error=False,
             )
             error = None
             if not result.success:
