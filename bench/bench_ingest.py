@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -123,16 +122,14 @@ def timed(method, blob: bytes, out: Path) -> float:
 
 
 def _child_peak_rss_mb(method: str | None, input_path: Path) -> float:
+    # VmHWM belongs to the exec'd address space; ru_maxrss would carry over the (large) parent's peak.
     run = f"b.METHODS[{method!r}](blob, Path({str(input_path)!r} + '.peak.parquet'))" if method else "pass"
     code = (f"import sys; sys.argv = ['x']; import bench_ingest as b; from pathlib import Path;"
-            f"blob = Path({str(input_path)!r}).read_bytes(); {run}; b.METHODS[{method or 'l2_floor'!r}]")
-    # Each child is waited for before the next starts, so RUSAGE_CHILDREN's max is this child's peak only if it
-    # is the largest so far: read it from wait4 instead.
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return float("nan")
-    return usage.ru_maxrss / 1024
+            f"blob = Path({str(input_path)!r}).read_bytes(); {run};"
+            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent,
+                            capture_output=True, text=True)
+    return int(result.stdout.split()[-1]) / 1024 if result.returncode == 0 else float("nan")
 
 
 def peak_memory_mb(method: str, input_path: Path) -> float:

@@ -97,7 +97,8 @@ def test_usdm_trades_with_header_and_lowercase_booleans():
     trades = parse_trades_csv(text.encode(), BinanceListing("BTCUSDT", "usdm", "trades"), "x.csv")
     row = trades.row(0, named=True)
     assert (row["trade_id"], row["qty"], row["quote_qty"], row["side"]) == (5, 0.01, 500.0, -1)
-    assert row["is_best_match"] is None
+    # Fields the file kind does not have are null: aggTrades' id range, spot's best-match flag.
+    assert (row["first_trade_id"], row["last_trade_id"], row["is_best_match"]) == (None, None, None)
 
 
 def test_usdm_trades_from_before_futures_files_had_a_header():

@@ -23,12 +23,13 @@ L2_BOOK_SCHEMA = pl.Schema(
 )
 
 # One row per Binance trade (or aggregate trade), one schema across spot / USD-M / COIN-M and trades /
-# aggTrades. For plain trades first_trade_id = last_trade_id = trade_id.
+# aggTrades. A field a file kind does not have is null: first/last_trade_id exist only in aggTrades,
+# is_best_match only in spot files.
 TRADES_SCHEMA = pl.Schema(
     {
         "time": pl.Datetime("us", UTC),
         "trade_id": pl.Int64,  # trade id, or aggregate trade id for aggTrades
-        "first_trade_id": pl.Int64,
+        "first_trade_id": pl.Int64,  # aggTrades: the first and last plain trade aggregated
         "last_trade_id": pl.Int64,
         "price": pl.Float64,
         "qty": pl.Float64,  # base-asset quantity (COIN-M contracts converted with the contract size)
