@@ -88,7 +88,8 @@ def _materialize(args: argparse.Namespace) -> int:
         runs = materialize_window(defs, instance, coins, first, last)
     for run in runs:
         state = "ok    " if run.success else "FAILED"
-        print(f"{state} {run.job:20s} {run.first_partition} .. {run.last_partition}  run {run.run_id}")
+        window = f"{run.first_partition} .. {run.last_partition}" if run.first_partition else "(unpartitioned)"
+        print(f"{state} {run.job:20s} {window:44s} run {run.run_id}")
         if run.error:
             print(f"       {run.error}")
     _print_lake_summary(settings.lake_root)
@@ -98,13 +99,28 @@ def _materialize(args: argparse.Namespace) -> int:
 def _print_lake_summary(root: Path) -> None:
     import polars as pl
 
-    for table in ("l2_book", "trades"):
-        files = sorted((root / "clean" / table).glob("coin=*/date=*/*.parquet"))
+    from hyperliquid_assets.warehouse import LAKE_TABLES
+
+    for table, pattern in LAKE_TABLES.items():
+        files = sorted(root.glob(pattern))
         if not files:
             continue
-        rows = pl.scan_parquet(files, hive_partitioning=True).select(pl.len()).collect().item()
+        rows = pl.scan_parquet(files).select(pl.len()).collect().item()
         size = sum(f.stat().st_size for f in files)
-        print(f"clean/{table}: {len(files)} files, {rows:,} rows, {size / 1e6:.1f} MB")
+        folder = pattern.split("/coin=")[0]
+        print(f"{table:20s} {folder + '/':32s} {len(files):3d} files {rows:>11,} rows {size / 1e6:7.1f} MB")
+    if (root / "warehouse.duckdb").exists():
+        print(f"SQL over all of it: hl-assets sql \"SELECT coin, date, count(*) FROM features GROUP BY ALL\"")
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from hyperliquid_assets.warehouse import query
+
+    database = load_settings().lake_root / "warehouse.duckdb"
+    if not database.exists():
+        raise SystemExit(f"{database} does not exist yet: materialize lake_warehouse (scripts/demo does)")
+    query(database, args.query).show(max_rows=args.max_rows, max_width=200)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,11 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
 
-    materialize = commands.add_parser("materialize", help="materialize raw and clean assets for a window via Dagster")
+    materialize = commands.add_parser(
+        "materialize", help="materialize every asset (raw, clean, features, labels, warehouse) for a window via Dagster"
+    )
     materialize.add_argument("--start", help="first day (default HL_START_DATE)")
     materialize.add_argument("--days", type=int, default=2)
     materialize.add_argument("--coins", help="comma-separated (default HL_COINS)")
     materialize.set_defaults(run=_materialize)
+
+    sql = commands.add_parser("sql", help="run SQL on the lake's DuckDB views (l2_book, trades, features, labels, ...)")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=40)
+    sql.set_defaults(run=_sql)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -5,6 +5,9 @@ Layout (coin and date as hive partitions so DuckDB and polars can prune on them)
     raw/data.binance.vision/data/.../SYMBOL-kind-YYYY-MM-DD.zip(.CHECKSUM)
     clean/l2_book/coin=COIN/date=YYYY-MM-DD/HH.parquet
     clean/trades/coin=COIN/date=YYYY-MM-DD/trades.parquet
+    features/<book_features|trade_flow_features|features>/coin=COIN/date=YYYY-MM-DD/<table>.parquet
+    labels/coin=COIN/date=YYYY-MM-DD/labels.parquet        (apart from features: the only forward-looking table)
+    warehouse.duckdb                                       views over all of the above
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ class Lake:
 
     def clean_trades_path(self, coin: str, day: date) -> Path:
         return self.root / "clean" / "trades" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "trades.parquet"
+
+    def feature_path(self, table: str, coin: str, day: date) -> Path:
+        return self.root / "features" / table / f"coin={coin}" / f"date={day:%Y-%m-%d}" / f"{table}.parquet"
+
+    def labels_path(self, coin: str, day: date) -> Path:
+        return self.root / "labels" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "labels.parquet"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
 
 
 class StagedFile:

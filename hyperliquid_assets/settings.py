@@ -54,6 +54,7 @@ class Settings:
     start_date: date = date(2026, 1, 1)
     listings: Mapping[str, BinanceListing] = field(default_factory=lambda: dict(DEFAULT_LISTINGS))
     lake_root: Path = PROJECT_ROOT / "data"
+    feature_bar: str = "1s"  # bar of every feature and label table: "1s" or "1m"
 
     def listing(self, coin: str) -> BinanceListing:
         try:
@@ -89,4 +90,5 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         start_date=date.fromisoformat(env.get("HL_START_DATE", "2026-01-01")),
         listings=listings,
         lake_root=Path(env.get("HL_LAKE_ROOT", str(PROJECT_ROOT / "data"))).resolve(),
+        feature_bar=env.get("HL_FEATURE_BAR", "1s"),
     )

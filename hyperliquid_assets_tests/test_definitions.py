@@ -14,15 +14,19 @@ from hyperliquid_assets.settings import PROJECT_ROOT
 def test_asset_inventory_groups_kinds_and_docs():
     graph = defs.resolve_asset_graph()
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
-    assert set(specs) == {"hyperliquid_l2_raw", "l2_book", "binance_trades_raw", "binance_trades"}
     assert {k: s.group_name for k, s in specs.items()} == {
         "hyperliquid_l2_raw": "raw", "binance_trades_raw": "raw", "l2_book": "clean", "binance_trades": "clean",
+        "book_features": "features", "trade_flow_features": "features", "features": "features",
+        "labels": "labels", "lake_warehouse": "warehouse",
     }
     for key, spec in specs.items():
         assert spec.description and len(spec.description) > 100, f"{key} needs a docstring for the UI"
         assert spec.kinds, f"{key} has no kinds"
     assert {d.asset_key.to_user_string() for d in specs["l2_book"].deps} == {"hyperliquid_l2_raw"}
     assert {d.asset_key.to_user_string() for d in specs["binance_trades"].deps} == {"binance_trades_raw"}
+    assert {d.asset_key.to_user_string() for d in specs["features"].deps} == {"book_features", "trade_flow_features"}
+    assert {d.asset_key.to_user_string() for d in specs["labels"].deps} == {"book_features"}
+    assert len(specs["lake_warehouse"].deps) == 6
     checks = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k).blocking for k in graph.asset_check_keys}
     assert checks == {
         ("l2_book", "times_monotonic"): True,
@@ -37,8 +41,10 @@ def test_asset_inventory_groups_kinds_and_docs():
 
 def test_partitions_and_backfill_policy():
     graph = defs.resolve_asset_graph()
+    daily = ("coin", "date")
     for key, dims in {"hyperliquid_l2_raw": ("coin", "hour"), "l2_book": ("coin", "hour"),
-                      "binance_trades_raw": ("coin", "date"), "binance_trades": ("coin", "date")}.items():
+                      "binance_trades_raw": daily, "binance_trades": daily, "book_features": daily,
+                      "trade_flow_features": daily, "features": daily, "labels": daily}.items():
         node = graph.get(dg.AssetKey(key))
         partitions = node.partitions_def
         assert isinstance(partitions, dg.MultiPartitionsDefinition)
@@ -47,18 +53,41 @@ def test_partitions_and_backfill_policy():
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
 
 
+def test_partition_mappings_between_hours_days_and_neighbouring_days():
+    graph = defs.resolve_asset_graph()
+
+    def upstream(asset: str, dep: str, partition: str) -> list[str]:
+        node = graph.get(dg.AssetKey(asset))
+        mapping = graph.get_partition_mapping(dg.AssetKey(asset), dg.AssetKey(dep))
+        subset = node.partitions_def.subset_with_partition_keys([partition])
+        result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+            subset, node.partitions_def, graph.get(dg.AssetKey(dep)).partitions_def
+        )
+        return sorted(result.partitions_subset.get_partition_keys())
+
+    hours = upstream("book_features", "l2_book", "BTC|2026-01-05")
+    assert len(hours) == 48 and hours[0] == "BTC|2026-01-04-00:00" and hours[-1] == "BTC|2026-01-05-23:00"
+    assert upstream("trade_flow_features", "binance_trades", "ETH|2026-01-05") == ["ETH|2026-01-04", "ETH|2026-01-05"]
+    assert upstream("labels", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-05", "BTC|2026-01-06"]
+    assert upstream("features", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-05"]
+
+
 def test_jobs_and_schedules():
     assert {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")} == {
-        "hyperliquid_l2_job", "binance_trades_job",
+        "hyperliquid_l2_job", "binance_trades_job", "research_tables_job", "lake_warehouse_job",
     }
+    names = ("hyperliquid_l2_job_schedule", "binance_trades_job_schedule", "research_tables_job_schedule",
+             "lake_warehouse_job_schedule")
     schedules = {
-        s.name: (s.cron_schedule, s.job_name, s.default_status)
-        for s in (defs.resolve_schedule_def(name) for name in ("hyperliquid_l2_job_schedule", "binance_trades_job_schedule"))
+        s.name: (s.cron_schedule, s.job_name, s.default_status) for s in (defs.resolve_schedule_def(n) for n in names)
     }
-    assert len(list(defs.schedules)) == 2
+    assert len(list(defs.schedules)) == 4
+    stopped = dg.DefaultScheduleStatus.STOPPED  # on the offline default; RUNNING with HL_SOURCE=remote
     assert schedules == {
-        "hyperliquid_l2_job_schedule": ("30 * * * *", "hyperliquid_l2_job", dg.DefaultScheduleStatus.STOPPED),
-        "binance_trades_job_schedule": ("0 10 * * *", "binance_trades_job", dg.DefaultScheduleStatus.STOPPED),
+        "hyperliquid_l2_job_schedule": ("30 * * * *", "hyperliquid_l2_job", stopped),
+        "binance_trades_job_schedule": ("0 10 * * *", "binance_trades_job", stopped),
+        "research_tables_job_schedule": ("0 11 * * *", "research_tables_job", stopped),
+        "lake_warehouse_job_schedule": ("30 11 * * *", "lake_warehouse_job", stopped),
     }
 
 

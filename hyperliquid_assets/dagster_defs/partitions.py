@@ -17,11 +17,24 @@ day_partitions = dg.DailyPartitionsDefinition(start_date=f"{SETTINGS.start_date:
 coin_hour_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "hour": hour_partitions})
 coin_day_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "date": day_partitions})
 
+_same_coin = dg.DimensionPartitionMapping("coin", dg.IdentityPartitionMapping())
+
 # Multi -> multi mappings are not inferred (Dagster falls back to identity and the run fails), so say it.
-hours_of_day = dg.MultiPartitionMapping(
+# A day's book features read its 24 hours and, as warm-up, the previous day's (offsets count downstream days).
+hours_of_day_and_day_before = dg.MultiPartitionMapping(
+    {"hour": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping(start_offset=-1)), "coin": _same_coin}
+)
+# Trade-flow features read the day before too: warm-up, and the VPIN bucket size fixed before the day starts.
+day_and_day_before = dg.MultiPartitionMapping(
+    {"date": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping(start_offset=-1)), "coin": _same_coin}
+)
+# Labels are the one table that looks forward: a day's last bars need the next day's first bars.
+day_and_day_after = dg.MultiPartitionMapping(
     {
-        "hour": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping()),
-        "coin": dg.DimensionPartitionMapping("coin", dg.IdentityPartitionMapping()),
+        "date": dg.DimensionPartitionMapping(
+            "date", dg.TimeWindowPartitionMapping(end_offset=1, allow_nonexistent_upstream_partitions=True)
+        ),
+        "coin": _same_coin,
     }
 )
 

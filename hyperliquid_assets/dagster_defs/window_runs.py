@@ -30,25 +30,28 @@ def materialize_window(
     last_day: date,
     log_level: str = "WARNING",
 ) -> list[WindowRun]:
-    """The full event log of each run is in the instance (the Dagster UI); the console gets warnings only."""
+    """Ingest, then research tables, per coin over the window; then one warehouse refresh. The full event log
+    of each run is in the instance (the Dagster UI); the console gets warnings only."""
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+
+    def run(job_name: str, coin: str, first: str | None, last: str | None) -> WindowRun:
+        tags = {RANGE_START: first, RANGE_END: last} if first else {}
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+        )
+        error = None
+        if not result.success:
+            failures = [e for e in result.all_events if e.is_step_failure]
+            error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures) or "run failed"
+        return WindowRun(job_name, coin, first or "", last or "", result.run_id, result.success, error)
+
     runs = []
     for coin in coins:
-        windows = {
-            "hyperliquid_l2_job": (f"{coin}|{first_day:%Y-%m-%d}-00:00", f"{coin}|{last_day:%Y-%m-%d}-23:00"),
-            "binance_trades_job": (f"{coin}|{first_day:%Y-%m-%d}", f"{coin}|{last_day:%Y-%m-%d}"),
-        }
-        for job_name, (first, last) in windows.items():
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance,
-                tags={RANGE_START: first, RANGE_END: last},
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                raise_on_error=False,
-            )
-            error = None
-            if not result.success:
-                failures = [e for e in result.all_events if e.is_step_failure]
-                error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures) or "run failed"
-            runs.append(WindowRun(job_name, coin, first, last, result.run_id, result.success, error))
+        days = (f"{coin}|{first_day:%Y-%m-%d}", f"{coin}|{last_day:%Y-%m-%d}")
+        runs.append(run("hyperliquid_l2_job", coin, f"{coin}|{first_day:%Y-%m-%d}-00:00", f"{coin}|{last_day:%Y-%m-%d}-23:00"))
+        runs.append(run("binance_trades_job", coin, *days))
+        runs.append(run("research_tables_job", coin, *days))
+    runs.append(run("lake_warehouse_job", "all", None, None))
     return runs
 
 

@@ -1,0 +1,116 @@
+"""Clean tables of one coin-day -> its feature and label tables on the lake's bar grid.
+
+Each step reads only what was known by the bars it writes, plus declared neighbours: the previous day's tail
+as warm-up for lags and rolling windows (and to size VPIN buckets before the day starts), and for labels only,
+the next day's first bars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+
+from hyperliquid_assets import __version__
+from hyperliquid_assets.features.bars import BarGrid, TableQuality
+from hyperliquid_assets.features.book_features import BookFeatureConfig, book_feature_table
+from hyperliquid_assets.features.joined_features import CrossVenueConfig, joined_feature_table
+from hyperliquid_assets.features.labels import LabelConfig, label_table
+from hyperliquid_assets.features.trade_flow_features import TradeFlowConfig, trade_flow_feature_table
+from hyperliquid_assets.lake import Lake, write_parquet_atomic
+
+BOOK_FEATURES, TRADE_FLOW_FEATURES, JOINED_FEATURES = "book_features", "trade_flow_features", "features"
+WARM_UP_HOURS = 1  # of the previous day's book; covers the longest default lag/window at 1 s bars (30 min)
+VPIN_BUCKETS_PER_DAY = 50
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    status: str  # "written", or "missing" when the day has no input rows (a coverage gap upstream)
+    path: Path
+    quality: TableQuality | None = None
+    notes: dict[str, str | int | float] = field(default_factory=dict)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def _provenance(inputs: list[Path], bar: str) -> dict[str, str]:
+    return {"hyperliquid_assets.version": __version__, "hyperliquid_assets.bar": bar,
+            "hyperliquid_assets.inputs": "\n".join(str(p) for p in inputs)}
+
+
+def _write(frame: pl.DataFrame, quality: TableQuality, path: Path, inputs: list[Path], bar: str,
+           notes: dict | None = None) -> TableOutcome:
+    write_parquet_atomic(frame, path, _provenance(inputs, bar))
+    return TableOutcome("written", path, quality, notes or {})
+
+
+def book_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
+    """The day's 24 clean hours (plus the previous day's last hour as warm-up) -> book features."""
+    path = lake.feature_path(BOOK_FEATURES, coin, day)
+    hours = [_day_start(day) + timedelta(hours=h) for h in range(-WARM_UP_HOURS, 24)]
+    files = [p for p in (lake.clean_l2_path(coin, h) for h in hours) if p.exists()]
+    own = [p for p in files if f"date={day:%Y-%m-%d}" in p.as_posix()]
+    if not own:
+        return TableOutcome("missing", path)
+    table, quality = book_feature_table(pl.scan_parquet(files), BarGrid.for_day(day, bar), BookFeatureConfig.for_bar(bar))
+    return _write(table, quality, path, files, bar, {"hours_present": len(own), "warm_up_hours": len(files) - len(own)})
+
+
+def trade_flow_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
+    """The day's clean trades (plus the previous day's, which also size the VPIN buckets) -> trade-flow features."""
+    path = lake.feature_path(TRADE_FLOW_FEATURES, coin, day)
+    today, yesterday = lake.clean_trades_path(coin, day), lake.clean_trades_path(coin, day - timedelta(days=1))
+    if not today.exists():
+        return TableOutcome("missing", path)
+    config = TradeFlowConfig.for_bar(bar)
+    inputs, notes = [today], {"vpin_bucket_source": "default"}
+    if yesterday.exists():
+        # Bucket size fixed before the day starts: yesterday's notional / 50, never today's own volume.
+        notional = pl.scan_parquet(yesterday).select(pl.col("quote_qty").sum()).collect().item()
+        if notional and notional > 0:
+            config = TradeFlowConfig.for_bar(bar, vpin_bucket_notional=notional / VPIN_BUCKETS_PER_DAY)
+            notes["vpin_bucket_source"] = "previous day"
+        inputs = [yesterday, today]
+    notes["vpin_bucket_notional"] = config.vpin_bucket_notional
+    table, quality = trade_flow_feature_table(pl.scan_parquet(inputs), BarGrid.for_day(day, bar), config)
+    return _write(table, quality, path, inputs, bar, notes)
+
+
+def joined_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
+    """Book and trade-flow features as-of joined on bar time, plus cross-venue features."""
+    path = lake.feature_path(JOINED_FEATURES, coin, day)
+    book, flow = lake.feature_path(BOOK_FEATURES, coin, day), lake.feature_path(TRADE_FLOW_FEATURES, coin, day)
+    if not book.exists():
+        return TableOutcome("missing", path)
+    grid = BarGrid.for_day(day, bar)
+    if flow.exists():
+        flow_frame, inputs = pl.scan_parquet(flow), [book, flow]
+    else:  # no Binance day: the flow columns are null, which coverage_bars_with_trades reports
+        flow_frame, inputs = _empty_flow(grid, bar), [book]
+    table, quality = joined_feature_table(pl.scan_parquet(book), flow_frame, grid, CrossVenueConfig.for_bar(bar))
+    return _write(table, quality, path, inputs, bar, {"trade_flow_present": int(flow.exists())})
+
+
+def labels_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
+    """Forward mid returns and direction classes; the day's last bars use the next day's first bars when that
+    day's book features exist, and are left null (counted in unlabelled_no_future_<h>) when not."""
+    path = lake.labels_path(coin, day)
+    book, following = lake.feature_path(BOOK_FEATURES, coin, day), lake.feature_path(BOOK_FEATURES, coin, day + timedelta(days=1))
+    if not book.exists():
+        return TableOutcome("missing", path)
+    next_day = pl.scan_parquet(following) if following.exists() else None
+    table, quality = label_table(pl.scan_parquet(book), BarGrid.for_day(day, bar), next_day, LabelConfig.for_bar(bar))
+    inputs = [book, following] if next_day is not None else [book]
+    return _write(table, quality, path, inputs, bar)
+
+
+def _empty_flow(grid: BarGrid, bar: str) -> pl.LazyFrame:
+    from hyperliquid_assets.features.trade_flow_features import trade_flow_features
+    from hyperliquid_assets.formats.schemas import TRADES_SCHEMA
+
+    return trade_flow_features(pl.DataFrame(schema=TRADES_SCHEMA), grid, TradeFlowConfig.for_bar(bar)).lazy()
