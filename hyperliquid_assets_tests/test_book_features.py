@@ -177,7 +177,14 @@ def test_a_gap_of_several_minutes_carries_the_book_flagged_stale_at_1s_and_1min_
     assert seconds["book_stale"].sum() == 598  # only bars 1 s and 421 s had a snapshot
     assert row_at(seconds, 300)["book_mid"] == 101.0 and row_at(seconds, 300)["book_age_s"] == pytest.approx(299.5)
     assert row_at(seconds, 421)["book_mid"] == 111.0 and row_at(seconds, 421)["book_stale"] is False
-    assert row_at(seconds, 421)["book_ret_bps_1s"] == pytest.approx(944.0968447107423)  # 1e4 * ln(111 / 101)
+    # The mid carried over the gap is not a price: no return is computed across it, and no volatility of 0
+    # is reported inside it. Within max_book_age (1 min) the carried book still counts.
+    assert row_at(seconds, 421)["book_ret_bps_1s"] is None  # the 420 s book was 419.5 s old
+    assert row_at(seconds, 60)["book_ret_bps_1s"] == 0.0 and row_at(seconds, 60)["book_age_s"] == pytest.approx(59.5)
+    assert row_at(seconds, 61)["book_ret_bps_1s"] is None  # age 60.5 s > 1 min
+    assert row_at(seconds, 300)["book_rv_bps_2s"] is None and row_at(seconds, 30)["book_rv_bps_2s"] == 0.0
+    live = book_features(book, grid(600), BookFeatureConfig(return_lags=("1s",), vol_windows=("2s",), max_book_age="10m"))
+    assert row_at(live, 421)["book_ret_bps_1s"] == pytest.approx(944.0968447107423)  # 1e4 * ln(111 / 101)
 
     minutes_config = BookFeatureConfig(return_lags=("1m",), vol_windows=("2m",))
     minutes = book_features(book, grid(600, "1m"), minutes_config)
@@ -248,15 +255,23 @@ def random_day_book(seed: int, seconds: int = 600, min_levels: int = 0) -> pl.Da
     return make_book(rows)
 
 
+def on_bar_boundaries(frame: pl.DataFrame, time_column: str, seconds: tuple[int, ...]) -> pl.DataFrame:
+    """`frame` with a copy of a row moved to exactly each of these bar boundaries, kept in time order."""
+    copies = [frame.slice(i, 1).with_columns(pl.lit(T0 + timedelta(seconds=s)).cast(frame.schema[time_column]).alias(time_column))
+              for i, s in enumerate(seconds)]
+    return pl.concat([frame, *copies]).sort(time_column, maintain_order=True)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_no_look_ahead_rows_up_to_a_cut_equal_those_from_input_truncated_at_the_cut(seed):
-    book = random_day_book(seed)
+    book = on_bar_boundaries(random_day_book(seed), "received_time", (230, 300))
     config = BookFeatureConfig(return_lags=("1s", "10s", "1m"), vol_windows=("10s", "1m"))
     full = book_features(book, grid(600), config)
     assert full["book_mid"].null_count() < full.height  # the data is not degenerate
     for cut_s in (0.5, 37.0, 59.999, 123.4567, 230.0, 300.0, 599.0):
         cut = T0 + timedelta(seconds=cut_s)
-        truncated = book_features(book.filter(pl.col("received_time") <= cut), grid(600), config)
+        # The bar ending at t holds what was received strictly before t: an event at exactly t is the next bar's.
+        truncated = book_features(book.filter(pl.col("received_time") < cut), grid(600), config)
         # Same nulls, same values to 1e-12: polars may reassociate a float sum by ~1e-15 with the input length.
         assert_frame_equal(
             truncated.filter(pl.col("bar_time") <= cut), full.filter(pl.col("bar_time") <= cut), **SAME

@@ -19,7 +19,7 @@ from hyperliquid_assets.features.joined_features import (
 )
 from hyperliquid_assets.features.labels import LABEL_COLUMNS, LabelConfig, label_table, labels
 from hyperliquid_assets.features.trade_flow_features import TradeFlowConfig, trade_flow_features
-from hyperliquid_assets_tests.test_book_features import random_day_book
+from hyperliquid_assets_tests.test_book_features import on_bar_boundaries, random_day_book
 from hyperliquid_assets_tests.test_trade_flow_features import random_trades
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -32,9 +32,12 @@ def grid(seconds: int, every_s: int = 1, start_s: int = 0) -> BarGrid:
 
 
 def bars(values: dict[str, list], start_s: int = 0, every_s: int = 1) -> pl.DataFrame:
-    """A bar table with bar_time = start + every, start + 2 every, ... and the given columns."""
+    """A bar table with bar_time = start + every, start + 2 every, ... and the given columns (a book table gets
+    a live book, book_age_s = 0, unless given)."""
     n = len(next(iter(values.values())))
     times = [T0 + timedelta(seconds=start_s + every_s * (i + 1)) for i in range(n)]
+    if "book_mid" in values and "book_age_s" not in values:
+        values = {**values, "book_age_s": [0.0] * n}
     return pl.DataFrame({"bar_time": times, **values}).with_columns(pl.col("bar_time").cast(pl.Datetime("ns", "UTC")))
 
 
@@ -53,7 +56,7 @@ def small_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_cross_venue_features_by_hand():
     book, flow = small_tables()
     table = joined_features(book, flow, grid(6), XV)
-    assert table.columns == ["bar_time", "book_mid", "book_stale", "flow_last_price", "flow_signed_notional",
+    assert table.columns == ["bar_time", "book_mid", "book_stale", "book_age_s", "flow_last_price", "flow_signed_notional",
                              "flow_trade_count", *XV.columns()]
     column = lambda name: table[name].to_list()  # noqa: E731
     # Binance inputs are taken one bar back: P(t-1) = [-, 100.5, 101, 102.5, 102, 103]
@@ -114,13 +117,15 @@ def _pipeline(book_input: pl.DataFrame, trades_input: pl.DataFrame, day: BarGrid
 
 
 def test_no_look_ahead_in_the_joined_table_and_no_label_in_it():
-    book, trades = random_day_book(5, min_levels=1), random_trades(5)
+    book = on_bar_boundaries(random_day_book(5, min_levels=1), "received_time", (250,))
+    trades = on_bar_boundaries(random_trades(5), "time", (250,))
     full = _pipeline(book, trades, grid(600))
     assert not any(c.startswith("label_") for c in full.columns)
     assert full["xv_basis_bps"].null_count() < 150 and full["xv_lead_corr_30s"].null_count() < 300
-    for cut_s in (0.5, 45.0, 99.999, 250.25, 599.0):
+    for cut_s in (0.5, 45.0, 99.999, 250.0, 250.25, 599.0):
         cut = T0 + timedelta(seconds=cut_s)
-        truncated = _pipeline(book.filter(pl.col("received_time") <= cut), trades.filter(pl.col("time") <= cut),
+        # Bars hold what happened strictly before their end time (an event at exactly t is the next bar's).
+        truncated = _pipeline(book.filter(pl.col("received_time") < cut), trades.filter(pl.col("time") < cut),
                               grid(600))
         # Same nulls, same values to 1e-12: polars may reassociate a float sum by ~1e-15 with the input length.
         assert_frame_equal(truncated.filter(pl.col("bar_time") <= cut), full.filter(pl.col("bar_time") <= cut), **SAME)
@@ -195,3 +200,12 @@ def test_labels_are_forward_looking_so_they_change_when_the_future_does():
     assert_frame_equal(before(full_labels), before(cut_labels))  # their horizon ends before the cut
     near = lambda t: t.filter(pl.col("bar_time").is_between(cut - timedelta(seconds=9), cut))  # noqa: E731
     assert not near(full_labels).equals(near(cut_labels))  # these look past the cut, which is why they live apart
+
+
+def test_no_label_across_a_stale_book():
+    # Bars 3-5 carry a book 90-150 s old (a gap in the archive): labels that start or end there are null, not 0.
+    ages = [0.0, 0.0, 90.0, 120.0, 150.0, 0.0]
+    table = labels(bars({"book_mid": [100.0, 100.0, 100.0, 100.0, 100.0, 101.0], "book_age_s": ages}), grid(6),
+                   None, LabelConfig(horizons=("1s",), threshold_bps=1.0))
+    assert table["label_ret_bps_1s"].to_list()[:5] == [0.0, None, None, None, None]
+    assert table["label_dir_1s"].to_list()[:5] == [0, None, None, None, None]

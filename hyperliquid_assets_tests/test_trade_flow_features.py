@@ -20,6 +20,7 @@ from hyperliquid_assets.features.trade_flow_features import (
     vpin_buckets,
 )
 from hyperliquid_assets.formats.schemas import TRADES_SCHEMA
+from hyperliquid_assets_tests.test_book_features import on_bar_boundaries
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 SAME = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-12}
@@ -173,14 +174,15 @@ def random_trades(seed: int, seconds: int = 600) -> pl.DataFrame:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_no_look_ahead_rows_up_to_a_cut_equal_those_from_input_truncated_at_the_cut(seed):
-    trades = random_trades(seed)
+    trades = on_bar_boundaries(random_trades(seed), "time", (123, 300))
     config = TradeFlowConfig(return_lags=("1s", "10s"), imbalance_windows=("10s", "1m"), kyle_window="1m",
                              autocorr_window="30s", vpin_bucket_notional=20_000.0, vpin_buckets=10)
     full = trade_flow_features(trades, grid(600), config)
     assert full["flow_vpin"].null_count() < 100 and full["flow_kyle_lambda_1m"].null_count() < 200
-    for cut_s in (0.5, 37.0, 59.999, 123.4567, 300.0, 599.0):
+    for cut_s in (0.5, 37.0, 59.999, 123.0, 123.4567, 300.0, 599.0):
         cut = T0 + timedelta(seconds=cut_s)
-        truncated = trade_flow_features(trades.filter(pl.col("time") <= cut), grid(600), config)
+        # The bar ending at t holds trades strictly before t: a trade at exactly t is the next bar's.
+        truncated = trade_flow_features(trades.filter(pl.col("time") < cut), grid(600), config)
         # Same nulls, same values to 1e-12: polars may reassociate a float sum by ~1e-15 with the input length.
         assert_frame_equal(truncated.filter(pl.col("bar_time") <= cut), full.filter(pl.col("bar_time") <= cut), **SAME)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from hyperliquid_assets.features.bars import (
+    parse_duration,
     BAR_TIME,
     BarGrid,
     TableQuality,
@@ -40,6 +41,8 @@ class BookFeatureConfig:
     slope_levels: int = 10
     return_lags: tuple[str, ...] = ("1s", "10s", "1m", "5m")
     vol_windows: tuple[str, ...] = ("1m", "5m", "30m")
+    # A mid older than this is unknown, not unchanged: returns and volatility across it are null, never 0.
+    max_book_age: str = "1m"
 
     @classmethod
     def for_bar(cls, every: str, **overrides) -> BookFeatureConfig:
@@ -47,7 +50,8 @@ class BookFeatureConfig:
         if duration_label(every) == "1s":
             return cls(**overrides)
         if duration_label(every) == "1m":
-            return cls(**{"return_lags": ("1m", "5m", "15m", "1h"), "vol_windows": ("15m", "1h", "4h"), **overrides})
+            return cls(**{"return_lags": ("1m", "5m", "15m", "1h"), "vol_windows": ("15m", "1h", "4h"),
+                          "max_book_age": "5m", **overrides})
         raise ValueError(f"no default book feature config for {every} bars; pass one")
 
     def snapshot_columns(self) -> list[str]:
@@ -172,6 +176,11 @@ def order_flow_imbalance(bid: pl.Expr, bid_size: pl.Expr, ask: pl.Expr, ask_size
     )
 
 
+def live_mid(mid: pl.Expr, age_s: pl.Expr, max_age: str) -> pl.Expr:
+    """mid if the book behind it is at most `max_age` old, else null (a carried-forward book is not a price)."""
+    return pl.when(age_s <= parse_duration(max_age).total_seconds()).then(mid)
+
+
 # --- the table -------------------------------------------------------------------------------------------------
 
 
@@ -263,11 +272,15 @@ def book_features(
             book_snapshots=pl.when(fresh).then(pl.col("_count")).otherwise(0).cast(pl.Int32),
             book_age_s=(pl.col(BAR_TIME) - pl.col("_last_received")).dt.total_nanoseconds() / 1e9,
             book_ofi=pl.when(fresh).then(pl.col("book_ofi")).when(started).then(0.0),
+        )
+        .with_columns(_live_mid=live_mid(mid, pl.col("book_age_s"), config.max_book_age))
+        .with_columns(
             **{
-                f"book_ret_bps_{duration_label(lag)}": log_return_bps(mid, grid.bars_in(lag))
+                f"book_ret_bps_{duration_label(lag)}": log_return_bps(pl.col("_live_mid"), grid.bars_in(lag))
                 for lag in config.return_lags
             },
-            **{f"book_rv_bps_{duration_label(w)}": realized_vol_bps(mid, grid.bars_in(w)) for w in config.vol_windows},
+            **{f"book_rv_bps_{duration_label(w)}": realized_vol_bps(pl.col("_live_mid"), grid.bars_in(w))
+               for w in config.vol_windows},
         )
         .filter(grid.within())
         .select(config.columns())

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from hyperliquid_assets.features.book_features import live_mid
+
 from hyperliquid_assets.features.bars import (
     BAR_TIME,
     BAR_TIME_DTYPE,
@@ -35,6 +37,8 @@ class LabelConfig:
     threshold_bps: float | None = 1.0
     vol_multiple: float | None = None
     vol_window: str = "5m"
+    # A label needs a live book at both ends: a mid carried over a gap longer than this is not a price.
+    max_book_age: str = "1m"
 
     def __post_init__(self) -> None:
         if (self.threshold_bps is None) == (self.vol_multiple is None):
@@ -48,7 +52,7 @@ class LabelConfig:
         if duration_label(every) == "1s":
             return cls(**overrides)
         if duration_label(every) == "1m":
-            return cls(**{"horizons": ("5m", "15m", "1h"), "vol_window": "1h", **overrides})
+            return cls(**{"horizons": ("5m", "15m", "1h"), "vol_window": "1h", "max_book_age": "5m", **overrides})
         raise ValueError(f"no default label config for {every} bars; pass one")
 
     def columns(self) -> list[str]:
@@ -81,14 +85,19 @@ def volatility_threshold_bps(mid: pl.Expr, multiple: float, window_bars: int, ho
     return multiple * realized_vol_bps(mid, window_bars) / math.sqrt(window_bars) * math.sqrt(horizon_bars)
 
 
+def _live_mids(book: pl.DataFrame | pl.LazyFrame, max_book_age: str) -> pl.LazyFrame:
+    """bar_time and the mid where the book behind it is live (see book_features.live_mid), else null."""
+    return book.lazy().select(BAR_TIME, live_mid(pl.col(MID), pl.col("book_age_s"), max_book_age).alias(MID))
+
+
 def _future_mids(
-    book: pl.LazyFrame, next_day: pl.DataFrame | pl.LazyFrame | None, grid: BarGrid, reach: int
+    book: pl.LazyFrame, next_day: pl.DataFrame | pl.LazyFrame | None, grid: BarGrid, reach: int, max_book_age: str
 ) -> pl.LazyFrame:
-    mids = book.select(BAR_TIME, MID)
+    mids = _live_mids(book, max_book_age)
     if next_day is not None:
         tail_end = grid.end + reach * grid.every
         within_reach = (pl.col(BAR_TIME) > grid.end) & (pl.col(BAR_TIME) <= tail_end)
-        following = next_day.lazy().select(BAR_TIME, MID).filter(within_reach)
+        following = _live_mids(next_day, max_book_age).filter(within_reach)
         mids = pl.concat([mids.filter(pl.col(BAR_TIME) <= grid.end), following])
     return mids.unique(BAR_TIME, keep="last", maintain_order=True)
 
@@ -103,8 +112,8 @@ def _labels_with_flags(
     horizons = [(duration_label(h), grid.bars_in(h)) for h in config.horizons]
     window = grid.bars_in(config.vol_window)
     book_frame = book.lazy()
-    future = _future_mids(book_frame, next_day, grid, max(bars for _, bars in horizons))
-    frame = reindex(book_frame.select(BAR_TIME, MID), grid.extended(window))
+    future = _future_mids(book_frame, next_day, grid, max(bars for _, bars in horizons), config.max_book_age)
+    frame = reindex(_live_mids(book_frame, config.max_book_age), grid.extended(window))
     for name, bars in horizons:
         shifted = future.select(
             (pl.col(BAR_TIME) - bars * grid.every).cast(BAR_TIME_DTYPE).alias(BAR_TIME),
