@@ -116,3 +116,32 @@ def test_stored_day_is_not_fetched_again_and_a_tampered_store_is_caught(httpserv
     with pytest.raises(ValueError, match="does not match CHECKSUM"):
         clean_trades_day(lake, "BTC", LISTING, DAY)
     assert not lake.clean_trades_path("BTC", DAY).exists()
+
+
+def test_tls_certificate_rejection_is_permanent_not_retried(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    from pytest_httpserver import HTTPServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.start()
+    try:
+        server.expect_request(f"/{KEY}").respond_with_data(b"never served")
+        host = HttpsHost(server.url_for("/").rstrip("/"), retry=RetryPolicy(max_attempts=3, base_delay_s=5.0), timeout_s=5)
+        assert host.base_url.startswith("https://")
+        with pytest.raises(PermanentSourceError, match="TLS certificate rejected") as failure:
+            host.fetch(KEY)  # a retry would sleep 5 s: this returns at once
+        assert KEY in str(failure.value) and "gave up" not in str(failure.value)
+        assert server.log == []
+    finally:
+        server.clear()
+        server.stop()

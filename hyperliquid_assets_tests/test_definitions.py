@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import dagster as dg
 
@@ -83,6 +84,7 @@ def test_jobs_and_schedules():
     }
     assert len(list(defs.schedules)) == 4
     stopped = dg.DefaultScheduleStatus.STOPPED  # on the offline default; RUNNING with HL_SOURCE=remote
+    assert {defs.resolve_schedule_def(n).execution_timezone for n in names} == {"UTC"}
     assert schedules == {
         "hyperliquid_l2_job_schedule": ("30 * * * *", "hyperliquid_l2_job", stopped),
         "binance_trades_job_schedule": ("0 10 * * *", "binance_trades_job", stopped),
@@ -99,3 +101,26 @@ def test_workspace_loads_with_the_dagster_cli():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hyperliquid_assets" in result.stdout + result.stderr
+
+
+def _ranges(schedule_name: str, tick: datetime) -> list[tuple[str, str]]:
+    schedule = defs.resolve_schedule_def(schedule_name)
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    return [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]) for r in requests]
+
+
+def test_schedules_revisit_a_recent_window_so_late_objects_and_next_day_labels_get_filled():
+    tick = datetime(2026, 3, 10, 11, 0, tzinfo=timezone.utc)
+    # Research: D-2 again (its labels now reach D-1's first bars) and D-1.
+    assert _ranges("research_tables_job_schedule", tick) == [
+        ("BTC|2026-03-08", "BTC|2026-03-09"), ("ETH|2026-03-08", "ETH|2026-03-09")]
+    # Binance publishes a day late: yesterday, and the day before in case it was late too.
+    assert _ranges("binance_trades_job_schedule", tick.replace(hour=10)) == [
+        ("BTC|2026-03-08", "BTC|2026-03-09"), ("ETH|2026-03-08", "ETH|2026-03-09")]
+    assert _ranges("hyperliquid_l2_job_schedule", tick.replace(minute=30)) == [
+        ("BTC|2026-03-10-08:00", "BTC|2026-03-10-10:00"), ("ETH|2026-03-10-08:00", "ETH|2026-03-10-10:00")]
+    # Never before the first partition.
+    assert _ranges("research_tables_job_schedule", datetime(2026, 1, 2, 11, tzinfo=timezone.utc)) == [
+        ("BTC|2026-01-01", "BTC|2026-01-01"), ("ETH|2026-01-01", "ETH|2026-01-01")]
+    assert _ranges("research_tables_job_schedule", datetime(2026, 1, 1, 11, tzinfo=timezone.utc)) == []

@@ -32,6 +32,16 @@ def _lz4(*lines: str) -> bytes:
     return lz4.frame.compress("".join(lines).encode())
 
 
+def test_l2_object_of_several_frames_is_read_whole_and_trailing_junk_is_an_error():
+    first, second = _line("2026-01-01T00:00:00.5", 1767225599900), _line("2026-01-01T00:00:01.5", 1767225600900)
+    appended = _lz4(first) + _lz4(second)  # what `lz4 -c >> object` leaves
+    assert parse_l2_book(appended, "ETH.lz4", coin="ETH").height == 2
+    with pytest.raises(CorruptObjectError, match="bytes after LZ4 frame 1 are not a frame"):
+        parse_l2_book(_lz4(first) + b"garbage", "ETH.lz4", coin="ETH")
+    with pytest.raises(CorruptObjectError, match="not a complete LZ4 frame"):
+        parse_l2_book(_lz4(first) + _lz4(second)[:-6], "ETH.lz4", coin="ETH")
+
+
 def test_l2_keeps_every_fraction_digit_and_thin_sides():
     blob = _lz4(_line("2026-01-01T00:00:00.5", 1767225599900), _line("2026-01-01T00:00:01.123456789", 1767225600601))
     book = parse_l2_book(blob, "ETH.lz4", coin="ETH")

@@ -7,6 +7,7 @@ Python object is made per snapshot or level (see bench/bench_ingest.py for how c
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import lz4.frame
@@ -44,14 +45,23 @@ _ISO_NO_ZONE = "%Y-%m-%dT%H:%M:%S%.f"
 
 
 def decompress_lz4(blob: bytes, source: str) -> bytes:
-    """The JSON lines inside an LZ4 frame; a truncated or empty frame is an error, never a short result."""
+    """The JSON lines inside an object of one or more LZ4 frames (concatenated frames are legal, e.g.
+    `lz4 -c >> f`); a truncated frame, trailing bytes or an empty object is an error, never a short result."""
     if not blob:
         raise CorruptObjectError(source, "empty object (0 bytes)")
-    try:
-        data = lz4.frame.decompress(blob)
-    except RuntimeError as exc:
-        raise CorruptObjectError(source, f"not a complete LZ4 frame ({exc})") from None
-    if not data.strip():
+    parts, rest = [], blob
+    while rest:
+        decompressor = lz4.frame.LZ4FrameDecompressor()
+        try:
+            parts.append(decompressor.decompress(rest))
+        except RuntimeError as exc:
+            problem = "not a complete LZ4 frame" if not parts else f"bytes after LZ4 frame {len(parts)} are not a frame"
+            raise CorruptObjectError(source, f"{problem} ({exc})") from None
+        if not decompressor.eof:
+            raise CorruptObjectError(source, f"not a complete LZ4 frame (frame {len(parts)} is cut short)")
+        rest = decompressor.unused_data or b""
+    data = parts[0] if len(parts) == 1 else b"".join(parts)
+    if re.search(rb"\S", data) is None:  # bytes.strip() would copy the whole hour
         raise CorruptObjectError(source, "LZ4 frame holds no snapshot lines")
     return data
 

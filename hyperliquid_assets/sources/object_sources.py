@@ -99,6 +99,10 @@ class S3Bucket:
             botocore.exceptions.ResponseStreamingError,
             botocore.exceptions.IncompleteReadError,
             botocore.exceptions.ReadTimeoutError,
+            # Body.read() can surface urllib3's own errors (an SSL record error or reset mid-body) untranslated.
+            urllib3.exceptions.HTTPError,
+            ConnectionError,
+            TimeoutError,
         ) as exc:
             raise TransientSourceError(uri, f"transfer failed: {exc}") from exc
         expected = response.get("ContentLength")
@@ -129,11 +133,14 @@ class HttpsHost:
         uri = self.uri(key)
         try:
             response = self.http.request("GET", uri, preload_content=True, enforce_content_length=True)
-        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError,
-                urllib3.exceptions.NewConnectionError, urllib3.exceptions.DecodeError) as exc:
+        except (urllib3.exceptions.LocationParseError, urllib3.exceptions.LocationValueError) as exc:
+            raise PermanentSourceError(uri, f"bad URL: {exc}") from exc
+        except urllib3.exceptions.SSLError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate" in str(exc).lower():
+                raise PermanentSourceError(uri, f"TLS certificate rejected: {exc}") from exc
+            raise TransientSourceError(uri, f"TLS error mid-transfer: {exc}") from exc
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
             raise TransientSourceError(uri, f"transfer failed: {exc}") from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransientSourceError(uri, f"HTTP error: {exc}") from exc
         if response.status == 404:
             return None
         if response.status >= 500 or response.status == 429:
