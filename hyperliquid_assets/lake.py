@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Mapping
@@ -68,7 +69,16 @@ class StagedFile:
         self.tmp = Path(name)
 
     def commit(self) -> int:
+        """Flush the temp file to disk, rename it into place, and flush the directory entry: after a crash the
+        final path holds the old file or the whole new one."""
+        with open(self.tmp, "rb") as handle:
+            os.fsync(handle.fileno())
         os.replace(self.tmp, self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
         return self.path.stat().st_size
 
     def __enter__(self) -> "StagedFile":
@@ -78,12 +88,16 @@ class StagedFile:
         self.tmp.unlink(missing_ok=True)
 
 
+def set_aside(path: Path) -> Path:
+    """Rename a stored file that failed its integrity check out of the way (kept for inspection, never deleted)."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+    os.replace(path, target)
+    return target
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with StagedFile(path) as staged:
-        with open(staged.tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        staged.tmp.write_bytes(data)
         staged.commit()
 
 

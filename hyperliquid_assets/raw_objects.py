@@ -1,12 +1,15 @@
 """Fetch one upstream object, prove it whole, and store it byte for byte in the raw layer.
 
 An object the upstream does not have yet is reported as `missing` (nothing is written and nothing stored is
-touched); an object already stored is not fetched again, since upstream objects never change.
+touched); an object already stored is not fetched again, since upstream objects never change, unless the stored
+copy fails its check (a disk fault, a crash before fsync): then it is set aside as `*.corrupt-<time>` and fetched
+again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -14,13 +17,15 @@ from typing import Any
 
 from hyperliquid_assets.formats.binance_trades import verify_checksum
 from hyperliquid_assets.formats.errors import CorruptObjectError
-from hyperliquid_assets.formats.hyperliquid_l2 import decompress_lz4, snapshot_span
-from hyperliquid_assets.lake import Lake, write_bytes_atomic
+from hyperliquid_assets.formats.hyperliquid_l2 import SnapshotSpan, decompress_lz4, snapshot_span
+from hyperliquid_assets.lake import Lake, set_aside, write_bytes_atomic
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.errors import TransientSourceError
 from hyperliquid_assets.sources.layout import binance_trades_key, checksum_key, l2_book_key
 from hyperliquid_assets.sources.object_sources import ObjectSource
 from hyperliquid_assets.sources.retry import RetryPolicy, with_retries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,28 +40,31 @@ def store_l2_hour(source: ObjectSource, lake: Lake, coin: str, hour: datetime) -
     """The archive's hour object for `coin`, checked to be a complete LZ4 frame of snapshot lines."""
     key = l2_book_key(coin, hour)
     uri, path = source.uri(key), lake.raw_l2_path(coin, hour)
+    facts: dict[str, Any] = {}
     if path.exists():
-        blob, status = path.read_bytes(), "already_stored"
-    else:
-        fetched = source.fetch(key)
-        if fetched is None:
-            return RawOutcome("missing", uri, path)
-        blob, status = fetched, "stored"
+        try:
+            blob = path.read_bytes()
+            span = snapshot_span(decompress_lz4(blob, str(path)), str(path))
+            return RawOutcome("already_stored", uri, path, _l2_facts(blob, span))
+        except CorruptObjectError as exc:
+            facts["set_aside_corrupt_copy"] = str(set_aside(path))
+            log.warning("stored copy failed its check (%s); set aside and fetching again", exc)
+    blob = source.fetch(key)
+    if blob is None:
+        return RawOutcome("missing", uri, path, facts)
     span = snapshot_span(decompress_lz4(blob, uri), uri)
-    if status == "stored":
-        write_bytes_atomic(path, blob)
-    return RawOutcome(
-        status,
-        uri,
-        path,
-        {
-            "bytes": len(blob),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "snapshots": span.snapshots,
-            "first_snapshot_time": span.first_received,
-            "last_snapshot_time": span.last_received,
-        },
-    )
+    write_bytes_atomic(path, blob)
+    return RawOutcome("stored", uri, path, {**_l2_facts(blob, span), **facts})
+
+
+def _l2_facts(blob: bytes, span: SnapshotSpan) -> dict[str, Any]:
+    return {
+        "bytes": len(blob),
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "snapshots": span.snapshots,
+        "first_snapshot_time": span.first_received,
+        "last_snapshot_time": span.last_received,
+    }
 
 
 def store_trades_day(
@@ -70,10 +78,16 @@ def store_trades_day(
     key = binance_trades_key(listing, day)
     uri = source.uri(key)
     path, checksum_path = lake.raw_trades_path(listing, day), lake.raw_trades_checksum_path(listing, day)
+    facts: dict[str, Any] = {}
     if path.exists() and checksum_path.exists():
         blob = path.read_bytes()
-        sha256 = verify_checksum(blob, checksum_path.read_bytes(), str(path))
-        return RawOutcome("already_stored", uri, path, {"bytes": len(blob), "sha256": sha256})
+        try:
+            sha256 = verify_checksum(blob, checksum_path.read_bytes(), str(path))
+            return RawOutcome("already_stored", uri, path, {"bytes": len(blob), "sha256": sha256})
+        except CorruptObjectError as exc:
+            facts["set_aside_corrupt_copy"] = str(set_aside(path))
+            set_aside(checksum_path)
+            log.warning("stored copy failed its check (%s); set aside and fetching again", exc)
 
     def fetch_verified() -> tuple[bytes, bytes] | None:
         checksum = source.fetch(checksum_key(key))
@@ -89,8 +103,8 @@ def store_trades_day(
 
     fetched = with_retries(fetch_verified, checksum_retry, uri)
     if fetched is None:
-        return RawOutcome("missing", uri, path)
+        return RawOutcome("missing", uri, path, facts)
     blob, checksum = fetched
     write_bytes_atomic(checksum_path, checksum)
     write_bytes_atomic(path, blob)
-    return RawOutcome("stored", uri, path, {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()})
+    return RawOutcome("stored", uri, path, {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), **facts})

@@ -7,6 +7,7 @@ the next day's first bars.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,8 +23,13 @@ from hyperliquid_assets.features.trade_flow_features import TradeFlowConfig, tra
 from hyperliquid_assets.lake import Lake, write_parquet_atomic
 
 BOOK_FEATURES, TRADE_FLOW_FEATURES, JOINED_FEATURES = "book_features", "trade_flow_features", "features"
-WARM_UP_HOURS = 1  # of the previous day's book; covers the longest default lag/window at 1 s bars (30 min)
 VPIN_BUCKETS_PER_DAY = 50
+
+
+def warm_up_hours(bar: str) -> int:
+    """Whole hours of the previous day the longest book lag or window needs (1 at 1 s bars, 4 at 1 min)."""
+    grid = BarGrid.for_day(date(2026, 1, 1), bar)
+    return max(1, math.ceil(BookFeatureConfig.for_bar(bar).lookback_bars(grid) * grid.every / timedelta(hours=1)))
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def _write(frame: pl.DataFrame, quality: TableQuality, path: Path, inputs: list[
 def book_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
     """The day's 24 clean hours (plus the previous day's last hour as warm-up) -> book features."""
     path = lake.feature_path(BOOK_FEATURES, coin, day)
-    hours = [_day_start(day) + timedelta(hours=h) for h in range(-WARM_UP_HOURS, 24)]
+    hours = [_day_start(day) + timedelta(hours=h) for h in range(-warm_up_hours(bar), 24)]
     files = [p for p in (lake.clean_l2_path(coin, h) for h in hours) if p.exists()]
     own = [p for p in files if f"date={day:%Y-%m-%d}" in p.as_posix()]
     if not own:
@@ -82,18 +88,23 @@ def trade_flow_features_day(lake: Lake, coin: str, day: date, bar: str) -> Table
 
 
 def joined_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
-    """Book and trade-flow features as-of joined on bar time, plus cross-venue features."""
+    """Book and trade-flow features as-of joined on bar time, plus cross-venue features; the previous day's
+    feature rows, where present, are the history for the cross-venue lags and windows."""
     path = lake.feature_path(JOINED_FEATURES, coin, day)
     book, flow = lake.feature_path(BOOK_FEATURES, coin, day), lake.feature_path(TRADE_FLOW_FEATURES, coin, day)
     if not book.exists():
         return TableOutcome("missing", path)
     grid = BarGrid.for_day(day, bar)
+    yesterday = day - timedelta(days=1)
+    books = [p for p in (lake.feature_path(BOOK_FEATURES, coin, yesterday), book) if p.exists()]
+    flows = [p for p in (lake.feature_path(TRADE_FLOW_FEATURES, coin, yesterday), flow) if p.exists()]
     if flow.exists():
-        flow_frame, inputs = pl.scan_parquet(flow), [book, flow]
+        flow_frame = pl.scan_parquet(flows)
     else:  # no Binance day: the flow columns are null, which coverage_bars_with_trades reports
-        flow_frame, inputs = _empty_flow(grid, bar), [book]
-    table, quality = joined_feature_table(pl.scan_parquet(book), flow_frame, grid, CrossVenueConfig.for_bar(bar))
-    return _write(table, quality, path, inputs, bar, {"trade_flow_present": int(flow.exists())})
+        flow_frame, flows = _empty_flow(grid, bar), []
+    table, quality = joined_feature_table(pl.scan_parquet(books), flow_frame, grid, CrossVenueConfig.for_bar(bar))
+    notes = {"trade_flow_present": int(flow.exists()), "history_days": int(len(books) > 1)}
+    return _write(table, quality, path, books + flows, bar, notes)
 
 
 def labels_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from werkzeug import Response
@@ -112,10 +113,15 @@ def test_stored_day_is_not_fetched_again_and_a_tampered_store_is_caught(httpserv
     assert len(httpserver.log) == requests
 
     path = lake.raw_trades_path(LISTING, DAY)
-    path.write_bytes(path.read_bytes()[:-10])
+    path.write_bytes(path.read_bytes()[:-10])  # a disk fault in the stored copy
     with pytest.raises(ValueError, match="does not match CHECKSUM"):
         clean_trades_day(lake, "BTC", LISTING, DAY)
     assert not lake.clean_trades_path("BTC", DAY).exists()
+    # The raw step sets the bad copy aside (kept for inspection) and fetches the object again.
+    repaired = store_trades_day(_host(httpserver), lake, LISTING, DAY)
+    assert repaired.status == "stored" and path.read_bytes() == blob
+    assert Path(repaired.facts["set_aside_corrupt_copy"]).read_bytes() == blob[:-10]
+    assert clean_trades_day(lake, "BTC", LISTING, DAY).status == "written"
 
 
 def test_tls_certificate_rejection_is_permanent_not_retried(tmp_path):

@@ -70,7 +70,7 @@ def test_partition_mappings_between_hours_days_and_neighbouring_days():
     assert len(hours) == 48 and hours[0] == "BTC|2026-01-04-00:00" and hours[-1] == "BTC|2026-01-05-23:00"
     assert upstream("trade_flow_features", "binance_trades", "ETH|2026-01-05") == ["ETH|2026-01-04", "ETH|2026-01-05"]
     assert upstream("labels", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-05", "BTC|2026-01-06"]
-    assert upstream("features", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-05"]
+    assert upstream("features", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-04", "BTC|2026-01-05"]
 
 
 def test_jobs_and_schedules():

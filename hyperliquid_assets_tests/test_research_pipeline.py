@@ -80,6 +80,12 @@ def test_research_tables_materialize_in_one_run_per_window_with_metadata(materia
     assert book_meta["BTC|2026-01-02"]["warm_up_hours"] == 1 and book_meta["BTC|2026-01-01"]["warm_up_hours"] == 0
     flow_meta = _metadata(research, "trade_flow_features")
     assert (flow_meta["BTC|2026-01-01"]["vpin_bucket_source"], flow_meta["BTC|2026-01-02"]["vpin_bucket_source"]) == ("default", "previous day")
+    joined_meta = _metadata(research, "features")
+    assert (joined_meta["BTC|2026-01-01"]["history_days"], joined_meta["BTC|2026-01-02"]["history_days"]) == (0, 1)
+    # With the previous day as history, day 2's cross-venue lags are defined from its first bars; day 1's are not.
+    first_minutes = {d: pl.read_parquet(lake.feature_path("features", "BTC", d)).head(61) for d in (DAY1, DAY2)}
+    assert first_minutes[DAY2]["xv_binance_ret_bps_1m"].null_count() == 0
+    assert first_minutes[DAY1]["xv_binance_ret_bps_1m"].null_count() > 0
     label_meta = _metadata(research, "labels")
     # Day 1's last bars were labelled from day 2's first bars; day 2 has no next day, so its last 5 min are null.
     assert (label_meta["BTC|2026-01-01"]["unlabelled_no_future_5m"], label_meta["BTC|2026-01-01"]["next_day_supplied"]) == (0, 1)

@@ -125,3 +125,17 @@ def test_rerun_is_idempotent_and_does_not_refetch(real_data, archive_bucket, tmp
     assert first.facts == second.facts
     assert lake.clean_l2_path("BTC", HOUR).read_bytes() == clean_bytes
     assert [p.name for p in _files_under(tmp_path) if p.name.endswith(".tmp")] == []
+
+
+def test_a_corrupt_stored_copy_is_set_aside_and_fetched_again(real_data, archive_bucket, tmp_path):
+    endpoint, name, client = archive_bucket
+    blob = (real_data / REAL_L2_HOUR).read_bytes()
+    client.put_object(Bucket=name, Key=KEY, Body=blob)
+    lake = Lake(tmp_path)
+    store_l2_hour(_bucket(endpoint, name), lake, "BTC", HOUR)
+    lake.raw_l2_path("BTC", HOUR).write_bytes(blob[: len(blob) // 3])  # e.g. a crash before the disk flushed
+    outcome = store_l2_hour(_bucket(endpoint, name), lake, "BTC", HOUR)
+    assert outcome.status == "stored"
+    assert lake.raw_l2_path("BTC", HOUR).read_bytes() == blob
+    set_aside = outcome.facts["set_aside_corrupt_copy"]
+    assert ".lz4.corrupt-" in set_aside and len(open(set_aside, "rb").read()) == len(blob) // 3

@@ -38,10 +38,15 @@ def _materialize_days(
 ) -> dg.MaterializeResult:
     """Run `step` for every coin-day of the window; per-partition rows, coverage, null shares and notes go to
     that partition's metadata."""
-    written, missing, schema_from = 0, [], None
+    written, missing, failures, schema_from = 0, [], [], None
     for partition_key in context.partition_keys:
         coin, day = coin_and_day(partition_key)
-        outcome = step(lake, coin, day, SETTINGS.feature_bar)
+        try:
+            outcome = step(lake, coin, day, SETTINGS.feature_bar)
+        except Exception as exc:  # noqa: BLE001 - reported below with the partition it belongs to
+            failures.append(f"{partition_key}: {type(exc).__name__}: {exc}")
+            context.log.error("partition %s failed: %s", partition_key, exc)
+            continue
         facts: dict = {"status": outcome.status, "path": str(outcome.path), "bar": SETTINGS.feature_bar, **outcome.notes}
         if outcome.quality is not None:
             written += 1
@@ -53,6 +58,11 @@ def _materialize_days(
         else:
             missing.append(partition_key)
         context.add_asset_metadata(facts, partition_key=partition_key)
+    if failures:
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(context.partition_keys)} partitions failed:\n" + "\n".join(failures),
+            metadata={"failed_partitions": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+        )
     if missing:
         context.log.warning("no input for %s: left as coverage gaps", ", ".join(missing))
     metadata: dict = {"window_written": written, "window_missing": len(missing), "window_missing_partitions": ", ".join(missing)}
@@ -95,7 +105,14 @@ def trade_flow_features(context: dg.AssetExecutionContext, lake: LakeResource) -
     return _materialize_days(context, lake.lake(), trade_flow_features_day)
 
 
-@dg.asset(**_COMMON, group_name="features", deps=[book_features, trade_flow_features])
+@dg.asset(
+    **_COMMON,
+    group_name="features",
+    deps=[
+        dg.AssetDep(book_features, partition_mapping=day_and_day_before),
+        dg.AssetDep(trade_flow_features, partition_mapping=day_and_day_before),
+    ],
+)
 def features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """The research feature table: book (`book_*`) and trade-flow (`flow_*`) features as-of joined on bar time
     (a book bar takes the latest flow bar ending at or before it, never a later one), plus cross-venue features
