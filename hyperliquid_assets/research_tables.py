@@ -19,7 +19,12 @@ from hyperliquid_assets.features.bars import BarGrid, TableQuality
 from hyperliquid_assets.features.book_features import BookFeatureConfig, book_feature_table
 from hyperliquid_assets.features.joined_features import CrossVenueConfig, joined_feature_table
 from hyperliquid_assets.features.labels import LabelConfig, label_table
-from hyperliquid_assets.features.trade_flow_features import TradeFlowConfig, trade_flow_feature_table
+from hyperliquid_assets.features.trade_flow_features import (
+    TradeFlowConfig,
+    trade_flow_feature_table,
+    trade_flow_features,
+)
+from hyperliquid_assets.formats.schemas import TRADES_SCHEMA
 from hyperliquid_assets.lake import Lake, write_parquet_atomic
 
 BOOK_FEATURES, TRADE_FLOW_FEATURES, JOINED_FEATURES = "book_features", "trade_flow_features", "features"
@@ -121,7 +126,4 @@ def labels_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
 
 
 def _empty_flow(grid: BarGrid, bar: str) -> pl.LazyFrame:
-    from hyperliquid_assets.features.trade_flow_features import trade_flow_features
-    from hyperliquid_assets.formats.schemas import TRADES_SCHEMA
-
     return trade_flow_features(pl.DataFrame(schema=TRADES_SCHEMA), grid, TradeFlowConfig.for_bar(bar)).lazy()

@@ -62,7 +62,9 @@ def test_two_days_of_l2_hours_in_one_run_then_an_idempotent_rerun(mirror, tmp_pa
     assert {m["status"] for m in raw_meta.values()} == {"stored"}
     assert {m["status"] for m in clean_meta.values()} == {"written"}
     assert all(m["minute_coverage"] == 1.0 for m in clean_meta.values())
-    assert all(result.get_asset_check_evaluations()) and all(e.passed for e in result.get_asset_check_evaluations())
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"times_monotonic": True, "book_not_crossed": True, "positive_prices_and_sizes": True,
+                      "minute_coverage": True}
 
     lake = Lake(tmp_path)
     hour = datetime(2026, 1, 1, 13, tzinfo=timezone.utc)

@@ -70,8 +70,7 @@ def test_research_tables_materialize_in_one_run_per_window_with_metadata(materia
         for partition, facts in meta.items():
             assert facts["status"] == "written" and facts["dagster/row_count"] == 86_400
             assert 0.0 <= facts["max_null_share"] < 1.0
-            assert set(facts["null_share"]) == set(facts["dagster/column_schema"].columns and
-                                                   [c.name for c in facts["dagster/column_schema"].columns])
+            assert set(facts["null_share"]) == {c.name for c in facts["dagster/column_schema"].columns}
     book_meta = _metadata(research, "book_features")
     # Hour 07 of day 2 is missing upstream: that day's share of bars with a fresh snapshot falls by 1/24.
     assert book_meta["BTC|2026-01-02"]["hours_present"] == 23

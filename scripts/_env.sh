@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 if [ ! -f "$STAMP" ]; then
-  echo "installing into .venv (uv, about 10-60 s)" >&2
+  echo "installing into .venv (uv, about 40 s)" >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" >&2 || true
   .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -e ".[test]"
   rm -f .venv/.installed-*

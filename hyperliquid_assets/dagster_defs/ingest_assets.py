@@ -3,11 +3,12 @@ of months is a handful of runs, and each is idempotent over that window."""
 
 
 from collections import Counter
-from typing import Callable, Iterable, Union
+from typing import Iterable
 
 import dagster as dg
 
 from hyperliquid_assets.clean_tables import CleanOutcome, clean_l2_hour, clean_trades_day
+from hyperliquid_assets.dagster_defs.partition_windows import for_each_partition
 from hyperliquid_assets.dagster_defs.partitions import (
     SETTINGS,
     coin_and_day,
@@ -40,26 +41,6 @@ def _check_specs(asset: str, blocking: dict[str, str]) -> list[dg.AssetCheckSpec
         )
     )
     return specs
-
-
-def _for_each_partition(
-    context: dg.AssetExecutionContext, step: Callable[[str], Union[RawOutcome, CleanOutcome]]
-) -> dict[str, Union[RawOutcome, CleanOutcome]]:
-    """Run `step` on every partition of the window; bad objects are collected and reported together at the end,
-    after the good ones are stored, so one corrupt hour does not cost the rest of a backfill."""
-    outcomes, failures = {}, []
-    for partition_key in context.partition_keys:
-        try:
-            outcomes[partition_key] = step(partition_key)
-        except (SourceError, CorruptObjectError) as exc:
-            failures.append(f"{partition_key}: {exc}")
-            context.log.error("partition %s failed: %s", partition_key, exc)
-    if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(context.partition_keys)} partitions failed:\n" + "\n".join(failures),
-            metadata={"failed_partitions": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-        )
-    return outcomes
 
 
 def _raw_result(context: dg.AssetExecutionContext, outcomes: dict[str, RawOutcome]) -> dg.MaterializeResult:
@@ -163,7 +144,7 @@ def hyperliquid_l2_raw(
         coin, hour = coin_and_hour(partition_key)
         return store_l2_hour(source, store, coin, hour)
 
-    return _raw_result(context, _for_each_partition(context, step))
+    return _raw_result(context, for_each_partition(context, step, (SourceError, CorruptObjectError)))
 
 
 @dg.asset(
@@ -190,7 +171,7 @@ def l2_book(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Materia
         coin, hour = coin_and_hour(partition_key)
         return clean_l2_hour(store, coin, hour)
 
-    return _clean_result(context, _for_each_partition(context, step), _L2_BLOCKING_CHECKS)
+    return _clean_result(context, for_each_partition(context, step, (SourceError, CorruptObjectError)), _L2_BLOCKING_CHECKS)
 
 
 @dg.asset(
@@ -216,7 +197,7 @@ def binance_trades_raw(
         coin, day = coin_and_day(partition_key)
         return store_trades_day(source, store, SETTINGS.listing(coin), day)
 
-    return _raw_result(context, _for_each_partition(context, step))
+    return _raw_result(context, for_each_partition(context, step, (SourceError, CorruptObjectError)))
 
 
 @dg.asset(
@@ -242,4 +223,4 @@ def binance_trades(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
         coin, day = coin_and_day(partition_key)
         return clean_trades_day(store, coin, SETTINGS.listing(coin), day)
 
-    return _clean_result(context, _for_each_partition(context, step), _BLOCKING_CHECKS)
+    return _clean_result(context, for_each_partition(context, step, (SourceError, CorruptObjectError)), _BLOCKING_CHECKS)

@@ -37,6 +37,7 @@ lake_warehouse_job = dg.define_asset_job(
 )
 
 # Schedules run by default only against the real upstreams; on the offline mirror they would only record gaps.
+_FIRST_PARTITION = datetime.combine(SETTINGS.start_date, datetime.min.time(), tzinfo=timezone.utc)
 _default_status = (
     dg.DefaultScheduleStatus.RUNNING if os.environ.get("HL_SOURCE") == "remote" else dg.DefaultScheduleStatus.STOPPED
 )
@@ -57,7 +58,7 @@ def _recent_window_schedule(
         origin = tick.replace(minute=0, second=0, microsecond=0)
         if step >= timedelta(days=1):
             origin = origin.replace(hour=0)
-        first = max(origin - lags[0] * step, SETTINGS_START)
+        first = max(origin - lags[0] * step, _FIRST_PARTITION)
         last = origin - lags[1] * step
         if last < first:
             return dg.SkipReason(f"the window before {origin:%Y-%m-%d %H:%M} starts before the first partition")
@@ -70,8 +71,6 @@ def _recent_window_schedule(
 
     return recent_window
 
-
-SETTINGS_START = datetime.combine(SETTINGS.start_date, datetime.min.time(), tzinfo=timezone.utc)
 # The archive lands an hour's object some minutes after the hour: revisit the last 3 hours at :30.
 hyperliquid_l2_hourly_schedule = _recent_window_schedule(
     hyperliquid_l2_job, "30 * * * *", timedelta(hours=1), (3, 1), "%Y-%m-%d-%H:%M"

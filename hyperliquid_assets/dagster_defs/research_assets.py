@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from hyperliquid_assets.dagster_defs.ingest_assets import binance_trades, l2_book
+from hyperliquid_assets.dagster_defs.partition_windows import for_each_partition
 from hyperliquid_assets.dagster_defs.partitions import (
     SETTINGS,
     coin_and_day,
@@ -38,36 +39,24 @@ def _materialize_days(
 ) -> dg.MaterializeResult:
     """Run `step` for every coin-day of the window; per-partition rows, coverage, null shares and notes go to
     that partition's metadata."""
-    written, missing, failures, schema_from = 0, [], [], None
-    for partition_key in context.partition_keys:
-        coin, day = coin_and_day(partition_key)
-        try:
-            outcome = step(lake, coin, day, SETTINGS.feature_bar)
-        except Exception as exc:  # noqa: BLE001 - reported below with the partition it belongs to
-            failures.append(f"{partition_key}: {type(exc).__name__}: {exc}")
-            context.log.error("partition %s failed: %s", partition_key, exc)
-            continue
-        facts: dict = {"status": outcome.status, "path": str(outcome.path), "bar": SETTINGS.feature_bar, **outcome.notes}
+    bar = SETTINGS.feature_bar
+    outcomes = for_each_partition(context, lambda partition_key: step(lake, *coin_and_day(partition_key), bar))
+    missing = [k for k, o in outcomes.items() if o.quality is None]
+    for partition_key, outcome in outcomes.items():
+        facts: dict = {"status": outcome.status, "path": str(outcome.path), "bar": bar, **outcome.notes}
         if outcome.quality is not None:
-            written += 1
-            schema_from = outcome.path
             q = outcome.quality
             facts |= {"dagster/row_count": q.rows, **{f"coverage_{k}": round(v, 4) for k, v in q.coverage.items()},
                       **q.counts, "max_null_share": round(max(q.null_share.values(), default=0.0), 4),
                       "null_share": dg.MetadataValue.json({k: round(v, 4) for k, v in q.null_share.items()})}
-        else:
-            missing.append(partition_key)
         context.add_asset_metadata(facts, partition_key=partition_key)
-    if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(context.partition_keys)} partitions failed:\n" + "\n".join(failures),
-            metadata={"failed_partitions": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-        )
     if missing:
         context.log.warning("no input for %s: left as coverage gaps", ", ".join(missing))
-    metadata: dict = {"window_written": written, "window_missing": len(missing), "window_missing_partitions": ", ".join(missing)}
-    if schema_from is not None:
-        metadata["dagster/column_schema"] = _column_schema(schema_from)
+    written = [o.path for o in outcomes.values() if o.quality is not None]
+    metadata: dict = {"window_written": len(written), "window_missing": len(missing),
+                      "window_missing_partitions": ", ".join(missing)}
+    if written:
+        metadata["dagster/column_schema"] = _column_schema(written[-1])
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -68,9 +68,10 @@ class LakeResource(dg.ConfigurableResource):
 
 
 def resources_from_env(settings: Settings, env=os.environ) -> dict[str, dg.ConfigurableResource]:
-    remote = env.get("HL_SOURCE", "local") == "remote"
-    if env.get("HL_SOURCE", "local") not in ("local", "remote"):
-        raise ValueError(f"HL_SOURCE must be local or remote, not {env['HL_SOURCE']!r}")
+    source = env.get("HL_SOURCE", "local")
+    if source not in ("local", "remote"):
+        raise ValueError(f"HL_SOURCE must be local or remote, not {source!r}")
+    remote = source == "remote"
     return {
         "hyperliquid_archive": HyperliquidArchive(
             backend="s3" if remote else "local",

@@ -4,7 +4,7 @@ its whole partition range (the same shape a single-run backfill launches), recor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -53,7 +53,3 @@ def materialize_window(
         runs.append(run("research_tables_job", coin, *days))
     runs.append(run("lake_warehouse_job", "all", None, None))
     return runs
-
-
-def days_in(first_day: date, last_day: date) -> list[date]:
-    return [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]

@@ -17,7 +17,6 @@ import bisect
 import hashlib
 import io
 import logging
-import os
 import random
 import struct
 import zipfile
@@ -44,6 +43,7 @@ from hyperliquid_assets.demo.market import (
     simulate_book,
     simulate_trades,
 )
+from hyperliquid_assets.lake import write_bytes_atomic
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.layout import (
     BINANCE_HOST,
@@ -100,13 +100,7 @@ def _decimal(units: int, decimals: int) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_bytes_atomic(path, data)
     return len(data)
 
 
