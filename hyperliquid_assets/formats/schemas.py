@@ -39,3 +39,15 @@ TRADES_SCHEMA = pl.Schema(
         "is_best_match": pl.Boolean,  # spot only; null for futures
     }
 )
+
+# One row per bar of day D: the class probabilities of the model trained on the days before D (out of sample by
+# construction). Written by the predictions assets, read by the backtests. prob_flat is null for a binary up/down
+# target; otherwise the three sum to 1. The model version and MLflow run that made them are in the file's metadata.
+PREDICTIONS_SCHEMA = pl.Schema(
+    {
+        "bar_time": pl.Datetime("ns", UTC),  # the bar's END time, as in the feature table
+        "prob_down": pl.Float64,  # P(direction = -1)
+        "prob_flat": pl.Float64,  # P(direction = 0); null for binary targets
+        "prob_up": pl.Float64,  # P(direction = +1)
+    }
+)
