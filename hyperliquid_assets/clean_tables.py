@@ -23,10 +23,11 @@ class CleanOutcome:
     bytes: int = 0
 
 
-def _provenance(raw_path: Path, blob: bytes) -> dict[str, str]:
+def _provenance(lake: Lake, raw_path: Path, blob: bytes) -> dict[str, str]:
+    # Paths relative to the lake root: a lake's bytes do not depend on where it is.
     return {
         "hyperliquid_assets.version": __version__,
-        "hyperliquid_assets.source": str(raw_path),
+        "hyperliquid_assets.source": raw_path.relative_to(lake.root).as_posix(),
         "hyperliquid_assets.source_sha256": hashlib.sha256(blob).hexdigest(),
     }
 
@@ -41,7 +42,7 @@ def clean_l2_hour(lake: Lake, coin: str, hour: datetime) -> CleanOutcome:
     quality = l2_book_quality(book, hour)
     if quality.corrupt:
         return CleanOutcome("rejected", path, quality)
-    size = write_parquet_atomic(book, path, _provenance(raw_path, blob))
+    size = write_parquet_atomic(book, path, _provenance(lake, raw_path, blob))
     return CleanOutcome("written", path, quality, size)
 
 
@@ -58,5 +59,5 @@ def clean_trades_day(lake: Lake, coin: str, listing: BinanceListing, day: date) 
     if quality.corrupt:
         return CleanOutcome("rejected", path, quality)
     # zstd level 1: a trades day writes ~1.5x faster than at the default level for a ~7% larger file.
-    size = write_parquet_atomic(trades, path, _provenance(raw_path, blob), compression_level=1)
+    size = write_parquet_atomic(trades, path, _provenance(lake, raw_path, blob), compression_level=1)
     return CleanOutcome("written", path, quality, size)

@@ -1,31 +1,23 @@
 """The `hyperliquid_assets` code location."""
 
+from hyperliquid_assets.defs import beta_apis  # noqa: F401  (first: the beta APIs used on purpose, their warnings)
+
 import dagster as dg
 
-from hyperliquid_assets.dagster_defs import ingest_assets, research_assets
-from hyperliquid_assets.dagster_defs.jobs import (
-    binance_trades_daily_schedule,
-    binance_trades_job,
-    hyperliquid_l2_hourly_schedule,
-    hyperliquid_l2_job,
-    lake_warehouse_daily_schedule,
-    lake_warehouse_job,
-    research_tables_daily_schedule,
-    research_tables_job,
-)
-from hyperliquid_assets.dagster_defs.partitions import SETTINGS
-from hyperliquid_assets.dagster_defs.resources import resources_from_env
+from hyperliquid_assets.defs.automation import asset_automation_sensor
+from hyperliquid_assets.defs.ingest import assets as ingest_assets
+from hyperliquid_assets.defs.ingest.jobs import upstream_inventory_job
+from hyperliquid_assets.defs.ingest.sensors import upstream_sensor
+from hyperliquid_assets.defs.partitions import SETTINGS
+from hyperliquid_assets.defs.research import assets as research_assets
+from hyperliquid_assets.defs.resources import resources_from_settings
+from hyperliquid_assets.defs.warehouse import lake_warehouse
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest_assets, research_assets]),
-    jobs=[hyperliquid_l2_job, binance_trades_job, research_tables_job, lake_warehouse_job],
-    schedules=[
-        hyperliquid_l2_hourly_schedule,
-        binance_trades_daily_schedule,
-        research_tables_daily_schedule,
-        lake_warehouse_daily_schedule,
-    ],
-    resources=resources_from_env(SETTINGS),
-    # One process per run, no subprocess per step: the assets batch whole partition windows themselves.
+    assets=[*dg.load_assets_from_modules([ingest_assets, research_assets]), lake_warehouse],
+    jobs=[upstream_inventory_job],
+    sensors=[upstream_sensor, asset_automation_sensor],
+    resources=resources_from_settings(SETTINGS),
+    # One process per run and no subprocess per step: each step already batches a whole partition window.
     executor=dg.in_process_executor,
 )

@@ -1,13 +1,16 @@
 """Where each table lives under the lake root, and the only way files get there: write a temp file, then rename.
 
-Layout (coin and date as hive partitions so DuckDB and polars can prune on them):
+Layout (coin and date as hive partitions so DuckDB and polars can prune on them; every setting that changes a
+table's content is a path component too, so variants never overwrite each other):
     raw/hyperliquid-archive/market_data/YYYYMMDD/H/l2Book/COIN.lz4      byte for byte as upstream
     raw/data.binance.vision/data/.../SYMBOL-kind-YYYY-MM-DD.zip(.CHECKSUM)
     clean/l2_book/coin=COIN/date=YYYY-MM-DD/HH.parquet
-    clean/trades/coin=COIN/date=YYYY-MM-DD/trades.parquet
-    features/<book_features|trade_flow_features|features>/coin=COIN/date=YYYY-MM-DD/<table>.parquet
-    labels/coin=COIN/date=YYYY-MM-DD/labels.parquet        (apart from features: the only forward-looking table)
-    warehouse.duckdb                                       views over all of the above
+    clean/trades/listing=LISTING/coin=COIN/date=YYYY-MM-DD/trades.parquet
+    features/book_features/bar=BAR/coin=COIN/date=YYYY-MM-DD/book_features.parquet
+    features/<trade_flow_features|features>/bar=BAR/listing=LISTING/coin=COIN/date=YYYY-MM-DD/<table>.parquet
+    labels/bar=BAR/coin=COIN/date=YYYY-MM-DD/labels.parquet (apart from features: the only forward-looking table)
+    warehouse.duckdb                                       views over the configured variant of each table
+LISTING is a coin's Binance listing (`spot-trades-BTCUSDT`), BAR the research bar (`1s`, `1m`).
 """
 
 from __future__ import annotations
@@ -21,15 +24,30 @@ from typing import Mapping
 
 import polars as pl
 
-from hyperliquid_assets.settings import BinanceListing
+from hyperliquid_assets.settings import DEFAULT_LISTINGS, BinanceListing
 from hyperliquid_assets.sources.layout import BINANCE_HOST, HYPERLIQUID_BUCKET, binance_trades_key, checksum_key, l2_book_key
 
 PARQUET_COMPRESSION = "zstd"
+# Tables computed from a coin's Binance trades: their paths carry the listing as well as the bar.
+TRADE_DEPENDENT_TABLES = frozenset({"trade_flow_features", "features"})
 
 
 class Lake:
-    def __init__(self, root: Path | str) -> None:
+    """The lake under `root`, seen with one research identity: the bar of the feature and label tables and each
+    coin's Binance listing (the defaults are the settings' defaults)."""
+
+    def __init__(
+        self, root: Path | str, bar: str = "1s", listings: Mapping[str, BinanceListing] = DEFAULT_LISTINGS
+    ) -> None:
         self.root = Path(root)
+        self.bar = bar
+        self.listings = listings
+
+    def listing_id(self, coin: str) -> str:
+        try:
+            return self.listings[coin].listing_id
+        except KeyError:
+            raise KeyError(f"coin {coin} has no Binance listing; set it in HL_BINANCE_LISTINGS") from None
 
     def raw_l2_path(self, coin: str, hour: datetime) -> Path:
         return self.root / "raw" / HYPERLIQUID_BUCKET / l2_book_key(coin, hour)
@@ -44,13 +62,17 @@ class Lake:
         return self.root / "clean" / "l2_book" / f"coin={coin}" / f"date={hour:%Y-%m-%d}" / f"{hour:%H}.parquet"
 
     def clean_trades_path(self, coin: str, day: date) -> Path:
-        return self.root / "clean" / "trades" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "trades.parquet"
+        return (self.root / "clean" / "trades" / f"listing={self.listing_id(coin)}" / f"coin={coin}"
+                / f"date={day:%Y-%m-%d}" / "trades.parquet")
 
     def feature_path(self, table: str, coin: str, day: date) -> Path:
-        return self.root / "features" / table / f"coin={coin}" / f"date={day:%Y-%m-%d}" / f"{table}.parquet"
+        variant = self.root / "features" / table / f"bar={self.bar}"
+        if table in TRADE_DEPENDENT_TABLES:
+            variant = variant / f"listing={self.listing_id(coin)}"
+        return variant / f"coin={coin}" / f"date={day:%Y-%m-%d}" / f"{table}.parquet"
 
     def labels_path(self, coin: str, day: date) -> Path:
-        return self.root / "labels" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "labels.parquet"
+        return self.root / "labels" / f"bar={self.bar}" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "labels.parquet"
 
     @property
     def warehouse_path(self) -> Path:

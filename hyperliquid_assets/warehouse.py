@@ -10,35 +10,43 @@ import duckdb
 
 from hyperliquid_assets.lake import Lake, StagedFile
 
-# view name -> glob under the lake root (coin=*/date=* folders)
+# view name -> glob under the lake root; {bar} is the lake's bar. Tables whose paths carry a listing are filtered to
+# each coin's configured listing, so a view never mixes variants of a table.
 LAKE_TABLES = {
     "l2_book": "clean/l2_book/coin=*/date=*/*.parquet",
-    "trades": "clean/trades/coin=*/date=*/*.parquet",
-    "book_features": "features/book_features/coin=*/date=*/*.parquet",
-    "trade_flow_features": "features/trade_flow_features/coin=*/date=*/*.parquet",
-    "features": "features/features/coin=*/date=*/*.parquet",
-    "labels": "labels/coin=*/date=*/*.parquet",
+    "trades": "clean/trades/listing=*/coin=*/date=*/*.parquet",
+    "book_features": "features/book_features/bar={bar}/coin=*/date=*/*.parquet",
+    "trade_flow_features": "features/trade_flow_features/bar={bar}/listing=*/coin=*/date=*/*.parquet",
+    "features": "features/features/bar={bar}/listing=*/coin=*/date=*/*.parquet",
+    "labels": "labels/bar={bar}/coin=*/date=*/*.parquet",
 }
 
 
-def view_sql(name: str, glob: str) -> str:
+def view_sql(name: str, glob: str, listings: dict[str, str] | None = None) -> str:
+    """A view over the files matching `glob`; with `listings` (coin -> listing id), only each coin's listing."""
+    where = ""
+    if listings is not None and "listing=" in glob:
+        pairs = ", ".join(f"('{coin}', '{listing}')" for coin, listing in sorted(listings.items()))
+        where = f" WHERE (coin, listing) IN ({pairs})" if pairs else " WHERE false"
     return (
         f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
-        "hive_types = {'coin': VARCHAR, 'date': DATE})"
+        "hive_types = {'coin': VARCHAR, 'date': DATE})" + where
     )
 
 
-def refresh_warehouse(lake: Lake) -> dict[str, int]:
-    """Rebuild the database beside the lake (temp file, then rename) with a view per table that has files;
-    returns each view's row count."""
+def refresh_warehouse(lake: Lake, coins: list[str] | None = None) -> dict[str, int]:
+    """Rebuild the database beside the lake (temp file, then rename) with a view per table that has files of the
+    lake's variant (its bar, and each coin's listing); returns each view's row count."""
+    listings = {coin: lake.listing_id(coin) for coin in (coins if coins is not None else lake.listings)}
     counts: dict[str, int] = {}
     with StagedFile(lake.warehouse_path) as staged:
         staged.tmp.unlink()  # duckdb creates its own file
         with duckdb.connect(str(staged.tmp)) as db:
             for name, pattern in LAKE_TABLES.items():
-                if not any(lake.root.glob(pattern)):
+                glob = pattern.format(bar=lake.bar)
+                if not any(lake.root.glob(glob)):
                     continue
-                db.execute(view_sql(name, str(lake.root / pattern)))
+                db.execute(view_sql(name, str(lake.root / glob), listings))
                 counts[name] = db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             db.execute("CHECKPOINT")
         staged.commit()

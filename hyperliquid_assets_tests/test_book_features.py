@@ -309,7 +309,8 @@ def test_real_btc_hour_at_1s_bars_has_no_null_where_data_exists(real_data):
         if data.dtype == pl.Float64:
             assert data.is_finite().all(), name
     for name, bars in warm_up.items():
-        assert after[name].head(bars).null_count() == bars  # the windows never reach before the first snapshot
+        # the windows never reach before the first snapshot (the 1-day window is longer than this hour: all null)
+        assert after[name].head(bars).null_count() == min(bars, after.height)
     assert (after["book_spread_bps"] > 0).all()
     micro = after["book_microprice"]
     assert ((micro >= after["book_best_bid"]) & (micro <= after["book_best_ask"])).all()

@@ -1,4 +1,5 @@
-"""Raw -> clean through Dagster on a demo mirror: whole partition windows in one run, reruns, gaps, corruption."""
+"""Inventory -> raw -> clean through Dagster on a demo mirror: a window of partitions in one run, reruns, objects
+not published yet, corrupt objects. What Dagster records per partition must be exactly what is in the lake."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from hyperliquid_assets.dagster_defs.ingest_assets import binance_trades, binance_trades_raw, hyperliquid_l2_raw, l2_book
-from hyperliquid_assets.dagster_defs.resources import BinanceVision, HyperliquidArchive, LakeResource
+from hyperliquid_assets.defs.ingest.assets import binance_daily_trades, hyperliquid_l2, upstream_inventory
+from hyperliquid_assets.defs.resources import BinanceVision, HyperliquidArchive, LakeResource
 from hyperliquid_assets.demo.archive import write_demo_archive
 from hyperliquid_assets.demo.market import DemoMarketParams
 from hyperliquid_assets.formats.schemas import L2_BOOK_SCHEMA, TRADES_SCHEMA
+from hyperliquid_assets.inventory import Inventory, read_inventory, write_inventory
 from hyperliquid_assets.lake import Lake
 from hyperliquid_assets.settings import DEFAULT_LISTINGS
 from hyperliquid_assets.sources.layout import BINANCE_HOST, HYPERLIQUID_BUCKET
@@ -43,6 +45,10 @@ def _run(assets, resources, first: str, last: str, instance):
                           tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False)
 
 
+def _materialized(instance, asset: str) -> set[str]:
+    return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+
+
 def _partition_metadata(result, asset: str) -> dict[str, dict]:
     return {
         e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
@@ -51,16 +57,20 @@ def _partition_metadata(result, asset: str) -> dict[str, dict]:
     }
 
 
-def test_two_days_of_l2_hours_in_one_run_then_an_idempotent_rerun(mirror, tmp_path):
+def _hours(coin: str, day: date) -> set[str]:
+    return {f"{coin}|{day:%Y-%m-%d}-{h:02d}:00" for h in range(24)}
+
+
+def test_a_window_of_hours_is_one_run_and_a_rerun_is_idempotent(mirror, tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(mirror, tmp_path)
-    result = _run([hyperliquid_l2_raw, l2_book], resources, "BTC|2026-01-01-00:00", "BTC|2026-01-02-23:00", instance)
+    result = _run([hyperliquid_l2], resources, "BTC|2026-01-01-00:00", "BTC|2026-01-02-23:00", instance)
     assert result.success
     assert len(instance.get_runs()) == 1
+    window = _hours("BTC", DAY1) | _hours("BTC", DAY2)
+    assert _materialized(instance, "hyperliquid_l2_raw") == _materialized(instance, "l2_book") == window
     raw_meta, clean_meta = _partition_metadata(result, "hyperliquid_l2_raw"), _partition_metadata(result, "l2_book")
-    assert len(raw_meta) == len(clean_meta) == 48
     assert {m["status"] for m in raw_meta.values()} == {"stored"}
-    assert {m["status"] for m in clean_meta.values()} == {"written"}
     assert all(m["minute_coverage"] == 1.0 for m in clean_meta.values())
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"times_monotonic": True, "book_not_crossed": True, "positive_prices_and_sizes": True,
@@ -70,40 +80,66 @@ def test_two_days_of_l2_hours_in_one_run_then_an_idempotent_rerun(mirror, tmp_pa
     hour = datetime(2026, 1, 1, 13, tzinfo=timezone.utc)
     book = pl.read_parquet(lake.clean_l2_path("BTC", hour))
     assert book.schema == L2_BOOK_SCHEMA
-    assert book.height == clean_meta["BTC|2026-01-01-13:00"]["dagster/row_count"] == raw_meta["BTC|2026-01-01-13:00"]["snapshots"]
-    assert raw_meta["BTC|2026-01-01-13:00"]["sha256"] and raw_meta["BTC|2026-01-01-13:00"]["source_uri"].startswith("file://")
+    key = "BTC|2026-01-01-13:00"
+    assert book.height == clean_meta[key]["dagster/row_count"] == raw_meta[key]["snapshots"]
+    assert raw_meta[key]["source_uri"].startswith("file://") and len(raw_meta[key]["sha256"]) == 64
     snapshot = sorted(p.read_bytes() for p in (tmp_path / "clean").rglob("*.parquet"))
 
-    rerun = _run([hyperliquid_l2_raw, l2_book], resources, "BTC|2026-01-01-00:00", "BTC|2026-01-02-23:00", instance)
+    rerun = _run([hyperliquid_l2], resources, "BTC|2026-01-01-00:00", "BTC|2026-01-02-23:00", instance)
     assert rerun.success
     assert {m["status"] for m in _partition_metadata(rerun, "hyperliquid_l2_raw").values()} == {"already_stored"}
     assert sorted(p.read_bytes() for p in (tmp_path / "clean").rglob("*.parquet")) == snapshot
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_missing_upstream_objects_are_gaps_not_failures(mirror, tmp_path):
+def test_an_unpublished_hour_and_day_stay_unmaterialized_with_the_reason(mirror, tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(mirror, tmp_path)
-    l2 = _run([hyperliquid_l2_raw, l2_book], resources, "ETH|2026-01-01-04:00", "ETH|2026-01-01-06:00", instance)
+    l2 = _run([hyperliquid_l2], resources, "ETH|2026-01-01-04:00", "ETH|2026-01-01-06:00", instance)
     assert l2.success
-    assert _partition_metadata(l2, "hyperliquid_l2_raw")["ETH|2026-01-01-05:00"]["status"] == "missing"
-    gap = _partition_metadata(l2, "l2_book")["ETH|2026-01-01-05:00"]
-    assert (gap["status"], gap["minute_coverage"], gap["window_missing"], gap["window_written"]) == ("missing", 0.0, 1, 2)
-    assert "dagster/row_count" not in gap
-    coverage = next(e for e in l2.get_asset_check_evaluations() if e.check_name == "minute_coverage")
-    assert not coverage.passed and coverage.severity == dg.AssetCheckSeverity.WARN
-    assert coverage.metadata["missing_partitions"].value == "ETH|2026-01-01-05:00"
+    published = {"ETH|2026-01-01-04:00", "ETH|2026-01-01-06:00"}
+    assert _materialized(instance, "hyperliquid_l2_raw") == _materialized(instance, "l2_book") == published
+    observations = [e.event_specific_data.asset_observation for e in l2.all_events
+                    if e.event_type_value == "ASSET_OBSERVATION"]
+    assert {(o.asset_key.to_user_string(), o.partition) for o in observations} == {
+        ("hyperliquid_l2_raw", "ETH|2026-01-01-05:00"), ("l2_book", "ETH|2026-01-01-05:00")}
+    reason = observations[0].metadata["reason"].value
+    assert reason.startswith("not published upstream yet: file://") and reason.endswith("/5/l2Book/ETH.lz4")
 
-    trades = _run([binance_trades_raw, binance_trades], resources, "ETH|2026-01-01", "ETH|2026-01-02", instance)
+    trades = _run([binance_daily_trades], resources, "ETH|2026-01-01", "ETH|2026-01-02", instance)
     assert trades.success
-    statuses = {k: m["status"] for k, m in _partition_metadata(trades, "binance_trades").items()}
-    assert statuses == {"ETH|2026-01-01": "written", "ETH|2026-01-02": "missing"}
+    assert _materialized(instance, "binance_trades_raw") == _materialized(instance, "binance_trades") == {"ETH|2026-01-01"}
     day = pl.read_parquet(Lake(tmp_path).clean_trades_path("ETH", DAY1))
     assert day.schema == TRADES_SCHEMA and day.height > 1000
     assert not Lake(tmp_path).clean_trades_path("ETH", DAY2).exists()
 
 
-def test_a_corrupt_hour_fails_the_run_naming_it_and_the_rest_are_stored(mirror, tmp_path):
+def test_the_inventory_lists_what_is_published_and_the_raw_assets_fetch_only_that(mirror, tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    resources = _resources(mirror, tmp_path)
+    result = _run([upstream_inventory], resources, "ETH|2026-01-01", "ETH|2026-01-02", instance)
+    assert result.success
+    lake = Lake(tmp_path)
+    day1, day2 = read_inventory(lake, "ETH", DAY1), read_inventory(lake, "ETH", DAY2)
+    assert sorted(day1.archive_hours) == [h for h in range(24) if h != 5] and day1.binance_published
+    assert len(day2.archive_hours) == 24 and not day2.binance_published
+    meta = _partition_metadata(result, "upstream_inventory")
+    assert (meta["ETH|2026-01-01"]["missing_hours"], meta["ETH|2026-01-02"]["binance_published"]) == ("05", False)
+    sizes = {h: (mirror / HYPERLIQUID_BUCKET / f"market_data/20260101/{h}/l2Book/ETH.lz4").stat().st_size for h in (0, 23)}
+    assert {h: day1.archive_hours[h] for h in (0, 23)} == sizes
+    taken_twice = read_inventory(lake, "ETH", DAY1).to_json()
+    _run([upstream_inventory], resources, "ETH|2026-01-01", "ETH|2026-01-01", instance)
+    assert read_inventory(lake, "ETH", DAY1).to_json() == taken_twice  # same upstream, same bytes
+
+    # An hour the mirror holds but the stored inventory does not list is not fetched: the inventory is what is read.
+    write_inventory(lake, Inventory("ETH", DAY1, {h: s for h, s in day1.archive_hours.items() if h != 6},
+                                    day1.binance_file, day1.binance_checksum))
+    l2 = _run([hyperliquid_l2], resources, "ETH|2026-01-01-06:00", "ETH|2026-01-01-07:00", instance)
+    assert l2.success and _materialized(instance, "l2_book") == {"ETH|2026-01-01-07:00"}
+    assert not lake.raw_l2_path("ETH", datetime(2026, 1, 1, 6, tzinfo=timezone.utc)).exists()
+
+
+def test_a_corrupt_hour_fails_by_name_while_the_good_hours_are_materialized_and_cleaned(mirror, tmp_path):
     bad_mirror = tmp_path / "mirror"
     source_hour = mirror / HYPERLIQUID_BUCKET / "market_data/20260102/3/l2Book/BTC.lz4"
     for path in (mirror / HYPERLIQUID_BUCKET).rglob("market_data/20260102/[234]/l2Book/BTC.lz4"):
@@ -111,15 +147,34 @@ def test_a_corrupt_hour_fails_the_run_naming_it_and_the_rest_are_stored(mirror, 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes()[:-100] if path == source_hour else path.read_bytes())
     lake_root = tmp_path / "lake"
-    result = _run([hyperliquid_l2_raw, l2_book], _resources(bad_mirror, lake_root),
-                  "BTC|2026-01-02-02:00", "BTC|2026-01-02-04:00", dg.DagsterInstance.ephemeral())
+    instance = dg.DagsterInstance.ephemeral()
+    result = _run([hyperliquid_l2], _resources(bad_mirror, lake_root), "BTC|2026-01-02-02:00", "BTC|2026-01-02-04:00",
+                  instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.user_failure_data.description
     assert "1 of 3 partitions failed" in message
     assert "BTC|2026-01-02-03:00" in message and "20260102/3/l2Book/BTC.lz4: not a complete LZ4 frame" in message
+    good = {"BTC|2026-01-02-02:00", "BTC|2026-01-02-04:00"}
+    assert _materialized(instance, "hyperliquid_l2_raw") == _materialized(instance, "l2_book") == good
     stored = sorted(p.relative_to(lake_root).as_posix() for p in lake_root.rglob("*") if p.is_file())
     assert stored == [
+        "clean/l2_book/coin=BTC/date=2026-01-02/02.parquet",
+        "clean/l2_book/coin=BTC/date=2026-01-02/04.parquet",
         "raw/hyperliquid-archive/market_data/20260102/2/l2Book/BTC.lz4",
         "raw/hyperliquid-archive/market_data/20260102/4/l2Book/BTC.lz4",
     ]
+    blocking = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert blocking["book_not_crossed"] and blocking["times_monotonic"]  # what was checked passed
+
+    # The upstream object is fixed: re-executing the failed partition converges to a clean run's lake.
+    source_hour_copy = bad_mirror / HYPERLIQUID_BUCKET / source_hour.relative_to(mirror / HYPERLIQUID_BUCKET)
+    source_hour_copy.write_bytes(source_hour.read_bytes())
+    retry = _run([hyperliquid_l2], _resources(bad_mirror, lake_root), "BTC|2026-01-02-03:00", "BTC|2026-01-02-03:00",
+                 instance)
+    assert retry.success
+    clean_lake = tmp_path / "clean-lake"
+    _run([hyperliquid_l2], _resources(mirror, clean_lake), "BTC|2026-01-02-02:00", "BTC|2026-01-02-04:00",
+         dg.DagsterInstance.ephemeral())
+    files = lambda root: {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}  # noqa: E731
+    assert files(lake_root) == files(clean_lake)

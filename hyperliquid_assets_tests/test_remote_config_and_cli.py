@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 
 from hyperliquid_assets.cli import main as cli_main
-from hyperliquid_assets.dagster_defs.resources import resources_from_env
+from hyperliquid_assets.defs.resources import resources_from_settings
 from hyperliquid_assets.formats.binance_trades import parse_trades_zip
 from hyperliquid_assets.formats.hyperliquid_l2 import parse_l2_book
 from hyperliquid_assets.lake import Lake
@@ -22,13 +23,14 @@ HOUR = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
 
 
 def test_default_is_the_offline_mirror(tmp_path):
-    resources = resources_from_env(load_settings({"HL_LAKE_ROOT": str(tmp_path)}), env={})
-    assert isinstance(resources["hyperliquid_archive"].source(), LocalMirror)
-    assert isinstance(resources["binance_vision"].source(), LocalMirror)
+    resources = resources_from_settings(load_settings({"HL_LAKE_ROOT": str(tmp_path)}), env={})
+    assert isinstance(resources["hyperliquid_archive"].spec().build(), LocalMirror)
+    assert isinstance(resources["binance_vision"].spec().build(), LocalMirror)
     assert resources["hyperliquid_archive"].mirror_root == str(tmp_path / "mirror" / "hyperliquid-archive")
 
 
-def test_hl_source_remote_reads_s3_and_https_endpoints_from_configuration(real_data, s3_server, httpserver, tmp_path):
+def test_hl_source_remote_reads_s3_and_https_endpoints_from_configuration(real_data, s3_server, httpserver, tmp_path,
+                                                                         monkeypatch):
     import boto3
 
     client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
@@ -42,8 +44,14 @@ def test_hl_source_remote_reads_s3_and_https_endpoints_from_configuration(real_d
 
     env = {"HL_SOURCE": "remote", "HL_S3_ENDPOINT_URL": s3_server, "HL_S3_REGION": "us-east-1",
            "HL_BINANCE_BASE_URL": httpserver.url_for("/").rstrip("/"), "HL_LAKE_ROOT": str(tmp_path)}
-    resources = resources_from_env(load_settings(env), env=env)
-    archive, binance = resources["hyperliquid_archive"].source(), resources["binance_vision"].source()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    resources = resources_from_settings(load_settings(env), env=env)
+    # Endpoint URLs may carry credentials: they are bound as EnvVars (the UI shows the name), resolved at runtime.
+    assert isinstance(resources["hyperliquid_archive"].endpoint_url, dg.EnvVar)
+    assert isinstance(resources["binance_vision"].base_url, dg.EnvVar)
+    archive = resources["hyperliquid_archive"].process_config_and_initialize().spec().build()
+    binance = resources["binance_vision"].process_config_and_initialize().spec().build()
     assert isinstance(archive, S3Bucket) and archive.bucket == "hyperliquid-archive" and archive.requester_pays
     assert isinstance(binance, HttpsHost)
     lake = Lake(tmp_path)

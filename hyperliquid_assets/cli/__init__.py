@@ -7,9 +7,9 @@ import argparse
 import logging
 import sys
 
-from hyperliquid_assets.cli import convert, demo, materialize, sql
+from hyperliquid_assets.cli import backfill, convert, demo, sql
 
-SUBCOMMANDS = (convert, demo, materialize, sql)
+SUBCOMMANDS = (convert, demo, backfill, sql)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,8 @@ class BookFeatureConfig:
     depth_bps: tuple[int, ...] = (5, 10, 25)
     slope_levels: int = 10
     return_lags: tuple[str, ...] = ("1s", "10s", "1m", "5m")
-    vol_windows: tuple[str, ...] = ("1m", "5m", "30m")
+    # 1d: the trailing day's volatility regime; it is also why a day's book features read the previous day's hours.
+    vol_windows: tuple[str, ...] = ("1m", "5m", "30m", "1d")
     # A mid older than this is unknown, not unchanged: returns and volatility across it are null, never 0.
     max_book_age: str = "1m"
 
@@ -50,7 +51,7 @@ class BookFeatureConfig:
         if duration_label(every) == "1s":
             return cls(**overrides)
         if duration_label(every) == "1m":
-            return cls(**{"return_lags": ("1m", "5m", "15m", "1h"), "vol_windows": ("15m", "1h", "4h"),
+            return cls(**{"return_lags": ("1m", "5m", "15m", "1h"), "vol_windows": ("15m", "1h", "4h", "1d"),
                           "max_book_age": "5m", **overrides})
         raise ValueError(f"no default book feature config for {every} bars; pass one")
 

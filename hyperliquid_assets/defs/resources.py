@@ -1,22 +1,22 @@
 """Resources: the two upstreams (each a local mirror or the real remote) and the lake.
 
 The offline default reads the mirror under data/mirror. `HL_SOURCE=remote` switches both upstreams to the real
-remotes; the S3 region and endpoint URL (for any S3-compatible store) and the Binance base URL are settable too.
+remotes. Endpoint URLs can carry credentials, so they are bound as `dg.EnvVar`s: the UI shows the variable's name,
+never its value.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Mapping, Optional
 
 import dagster as dg
 
 from hyperliquid_assets.lake import Lake
 from hyperliquid_assets.settings import Settings
 from hyperliquid_assets.sources.layout import BINANCE_HOST, HYPERLIQUID_BUCKET
-from hyperliquid_assets.sources.object_sources import HttpsHost, LocalMirror, ObjectSource, S3Bucket
-from hyperliquid_assets.sources.retry import RetryPolicy
+from hyperliquid_assets.sources.spec import SourceSpec
 
 
 class HyperliquidArchive(dg.ConfigurableResource):
@@ -31,16 +31,11 @@ class HyperliquidArchive(dg.ConfigurableResource):
     max_attempts: int = 5
     base_delay_s: float = 0.5
 
-    def source(self) -> ObjectSource:
+    def spec(self) -> SourceSpec:
         if self.backend == "local":
-            return LocalMirror(Path(self.mirror_root))
-        return S3Bucket(
-            self.bucket,
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            requester_pays=self.requester_pays,
-            retry=RetryPolicy(self.max_attempts, self.base_delay_s),
-        )
+            return SourceSpec("local", self.mirror_root)
+        return SourceSpec("s3", self.bucket, self.region_name, self.endpoint_url, self.requester_pays,
+                          self.max_attempts, self.base_delay_s)
 
 
 class BinanceVision(dg.ConfigurableResource):
@@ -52,37 +47,40 @@ class BinanceVision(dg.ConfigurableResource):
     max_attempts: int = 5
     base_delay_s: float = 0.5
 
-    def source(self) -> ObjectSource:
+    def spec(self) -> SourceSpec:
         if self.backend == "local":
-            return LocalMirror(Path(self.mirror_root))
-        return HttpsHost(self.base_url, retry=RetryPolicy(self.max_attempts, self.base_delay_s))
+            return SourceSpec("local", self.mirror_root)
+        return SourceSpec("https", self.base_url, max_attempts=self.max_attempts, base_delay_s=self.base_delay_s)
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The local research lake (raw objects, clean Parquet, features)."""
+    """The research lake (raw objects, clean Parquet, features, labels, models' outputs) under `root`, seen with
+    the research bar its tables are built at."""
 
     root: str
+    bar: str = "1s"
 
-    def lake(self) -> Lake:
-        return Lake(Path(self.root))
+    def lake(self, settings: Settings | None = None) -> Lake:
+        from hyperliquid_assets.defs.partitions import SETTINGS
+
+        return Lake(Path(self.root), self.bar, (settings or SETTINGS).listings)
 
 
-def resources_from_env(settings: Settings, env=os.environ) -> dict[str, dg.ConfigurableResource]:
-    source = env.get("HL_SOURCE", "local")
-    if source not in ("local", "remote"):
-        raise ValueError(f"HL_SOURCE must be local or remote, not {source!r}")
-    remote = source == "remote"
+def resources_from_settings(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str, dg.ConfigurableResource]:
+    remote = settings.source == "remote"
+    endpoint = dg.EnvVar("HL_S3_ENDPOINT_URL") if env.get("HL_S3_ENDPOINT_URL") else None
+    base_url = dg.EnvVar("HL_BINANCE_BASE_URL") if env.get("HL_BINANCE_BASE_URL") else settings.binance_base_url
     return {
         "hyperliquid_archive": HyperliquidArchive(
             backend="s3" if remote else "local",
             mirror_root=str(settings.mirror_root / HYPERLIQUID_BUCKET),
-            region_name=env.get("HL_S3_REGION", "ap-northeast-1"),
-            endpoint_url=env.get("HL_S3_ENDPOINT_URL") or None,
+            region_name=settings.s3_region,
+            endpoint_url=endpoint,
         ),
         "binance_vision": BinanceVision(
             backend="https" if remote else "local",
             mirror_root=str(settings.mirror_root / BINANCE_HOST),
-            base_url=env.get("HL_BINANCE_BASE_URL", f"https://{BINANCE_HOST}"),
+            base_url=base_url,
         ),
-        "lake": LakeResource(root=str(settings.lake_root)),
+        "lake": LakeResource(root=str(settings.lake_root), bar=settings.feature_bar),
     }

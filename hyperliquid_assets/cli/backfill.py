@@ -1,0 +1,103 @@
+"""`hl-assets backfill`: every asset of the graph over a window of days and coins, as one Dagster backfill run by
+the daemon (the same thing the UI's "Materialize all" launches), reported run by run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from hyperliquid_assets.settings import PROJECT_ROOT, load_settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    backfill = commands.add_parser(
+        "backfill", help="materialize every asset over a window of days as one Dagster backfill, run by the daemon")
+    backfill.add_argument("--start", help="first day (default: DAYS days before today, so the window ends yesterday)")
+    backfill.add_argument("--days", type=int, default=4, help="days in the window (default 4)")
+    backfill.add_argument("--coins", help="comma-separated (default HL_COINS)")
+    backfill.add_argument("--url", default=os.environ.get("HL_DAGSTER_URL", "http://127.0.0.1:3000"),
+                          help="a running Dagster webserver of this instance to use (default: start one)")
+    backfill.set_defaults(run=run)
+
+
+def window(start: str | None, days: int, today: date | None = None) -> tuple[date, date]:
+    """(first, last) day of the window; by default the `days` complete days ending yesterday (UTC)."""
+    if days <= 0:
+        raise SystemExit(f"--days must be positive, not {days}")
+    today = today or datetime.now(timezone.utc).date()
+    first = date.fromisoformat(start) if start else today - timedelta(days=days)
+    last = first + timedelta(days=days - 1)
+    if last >= today:
+        raise SystemExit(f"the window {first} .. {last} reaches today ({today} UTC): only complete days have partitions")
+    return first, last
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    first, last = window(args.start, args.days)
+    coins = args.coins.split(",") if args.coins else list(settings.coins)
+    unknown = sorted(set(coins) - set(settings.coins))
+    if unknown:
+        raise SystemExit(f"--coins {unknown} are not among HL_COINS {list(settings.coins)}")
+    if first < settings.start_date:
+        raise SystemExit(f"--start {first} is before the first partition HL_START_DATE={settings.start_date}")
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+
+    from hyperliquid_assets.defs.backfills import DagsterServer, FinishedRun, follow, window_selection
+    from hyperliquid_assets.definitions import defs
+
+    selection = window_selection(defs.resolve_asset_graph(), coins, first, last)
+    log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / "dagster-dev.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with DagsterServer(args.url, PROJECT_ROOT / "workspace.yaml", log_path, cwd=PROJECT_ROOT) as server:
+        print(f"Dagster at {server.url} ({'started for this backfill' if server.process else 'already running'})")
+        backfill_id = server.launch_backfill(
+            selection, title=f"hl-assets backfill {first}..{last} {','.join(coins)}",
+            tags={"hyperliquid_assets/launched_by": "hl-assets backfill"},
+        )
+        print(f"backfill {backfill_id}: {len(selection)} assets x {','.join(coins)} x {first} .. {last}; "
+              f"follow it at {server.url}/runs/b/{backfill_id}", flush=True)
+
+        def report(finished: FinishedRun) -> None:
+            window_text = (f"{finished.first_partition} .. {finished.last_partition}" if finished.first_partition
+                           else "(unpartitioned)")
+            print(f"{time.monotonic() - started:6.0f} s  {finished.status:7s} {window_text:44s} "
+                  f"{', '.join(finished.assets)}  ({finished.seconds:.1f} s, run {finished.run_id[:8]})", flush=True)
+
+        state = follow(server, backfill_id, report)
+    print(f"\nbackfill {backfill_id}: {state['status']} in {time.monotonic() - started:.0f} s")
+    _print_window_summary(state, settings.lake_root, settings.feature_bar, coins, first, last)
+    return 0 if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else 1
+
+
+def _print_window_summary(state: dict, lake_root: Path, bar: str, coins: list[str], first: date, last: date) -> None:
+    """Per asset, partitions materialized of those the backfill targeted; then what the window put in the lake."""
+    print(f"{'asset':24s} {'materialized':>14s} {'failed':>7s}")
+    for status in state["assetBackfillData"]["assetBackfillStatuses"]:
+        name = "/".join(status["assetKey"]["path"])
+        if "numPartitionsTargeted" in status:
+            print(f"{name:24s} {status['numPartitionsMaterialized']:>6d} of {status['numPartitionsTargeted']:<5d} "
+                  f"{status['numPartitionsFailed']:>7d}")
+        else:
+            print(f"{name:24s} {'yes' if status['materialized'] else 'no':>14s} {'yes' if status['failed'] else '':>7s}")
+    import polars as pl
+
+    from hyperliquid_assets.lake import Lake
+    from hyperliquid_assets.warehouse import LAKE_TABLES
+
+    days = {f"date={first + timedelta(days=n):%Y-%m-%d}" for n in range((last - first).days + 1)}
+    print(f"\nthe window's tables in {lake_root}:")
+    for table, pattern in LAKE_TABLES.items():
+        files = [p for p in sorted(lake_root.glob(pattern.format(bar=bar)))
+                 if any(part in days for part in p.parts) and any(f"coin={c}" in p.parts for c in coins)]
+        if files:
+            rows = pl.scan_parquet(files).select(pl.len()).collect().item()
+            size = sum(f.stat().st_size for f in files)
+            print(f"  {table:20s} {len(files):4d} files {rows:>12,} rows {size / 1e6:8.1f} MB")
+    warehouse = Lake(lake_root).warehouse_path
+    if warehouse.exists():
+        print(f'SQL over the lake: hl-assets sql "SELECT coin, date, count(*) FROM features GROUP BY ALL ORDER BY ALL"')

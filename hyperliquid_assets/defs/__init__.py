@@ -1,0 +1,2 @@
+"""The Dagster layer: partitions, resources, and per stage its assets, checks and automation. Computation lives in
+the plain modules one level up; nothing here does more than call them for each partition and report."""

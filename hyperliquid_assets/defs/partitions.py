@@ -1,0 +1,71 @@
+"""Partitions: hour x coin for the Hyperliquid archive, day x coin for Binance and everything daily downstream, and
+the mappings between them. Multi -> multi mappings are not inferred (Dagster falls back to identity and the run
+fails), so each one is declared, with the reason beside it; each declares exactly the partitions the code reads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+
+from hyperliquid_assets.settings import load_settings
+
+SETTINGS = load_settings()
+
+coin_partitions = dg.StaticPartitionsDefinition(list(SETTINGS.coins))
+hour_partitions = dg.HourlyPartitionsDefinition(start_date=f"{SETTINGS.start_date:%Y-%m-%d}-00:00")
+day_partitions = dg.DailyPartitionsDefinition(start_date=f"{SETTINGS.start_date:%Y-%m-%d}")
+
+coin_hour_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "hour": hour_partitions})
+coin_day_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "date": day_partitions})
+
+_same_coin = dg.DimensionPartitionMapping("coin", dg.IdentityPartitionMapping())
+
+
+def _days(start_offset: int = 0, end_offset: int = 0, dimension: str = "date") -> dg.MultiPartitionMapping:
+    """Same coin; on the time dimension the days from `start_offset` to `end_offset` relative to the day (hourly
+    upstream: every hour of those days, since Dagster counts offsets in downstream days)."""
+    window = dg.TimeWindowPartitionMapping(
+        start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=end_offset != 0
+    )
+    return dg.MultiPartitionMapping({dimension: dg.DimensionPartitionMapping("date", window), "coin": _same_coin})
+
+
+# Each archive hour reads its day's inventory (is the hour published?).
+day_of_hour = dg.MultiPartitionMapping(
+    # (today's complete hours have no daily partition yet: those fetch without an inventory)
+    {"date": dg.DimensionPartitionMapping(
+        "hour", dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)), "coin": _same_coin}
+)
+# A day's book features read its 24 clean hours and the previous day's 24: history for the lags and windows, the
+# longest being the trailing day's realized volatility.
+hours_of_day_and_day_before = _days(-1, 0, dimension="hour")
+# The day's own 24 hours (backtests fill against the day's book).
+hours_of_day = _days(0, 0, dimension="hour")
+# Trade-flow features read the day before too (warm-up, and the VPIN bucket size fixed before the day starts); the
+# joined features take the previous day's book and flow rows as history for the cross-venue lags.
+day_and_day_before = _days(-1, 0)
+same_day = _days(0, 0)
+
+
+def training_days(window_days: int) -> dg.MultiPartitionMapping:
+    """The `window_days` days before the day (never the day itself): what a model used on day D is trained on."""
+    return _days(-window_days, -1)
+
+
+def coin_and_hour(partition_key: str) -> tuple[str, datetime]:
+    by_dim = coin_hour_partitions.get_partition_key_from_str(partition_key).keys_by_dimension
+    return by_dim["coin"], datetime.strptime(by_dim["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
+
+
+def coin_and_day(partition_key: str) -> tuple[str, date]:
+    by_dim = coin_day_partitions.get_partition_key_from_str(partition_key).keys_by_dimension
+    return by_dim["coin"], date.fromisoformat(by_dim["date"])
+
+
+def hour_key(coin: str, hour: datetime) -> str:
+    return dg.MultiPartitionKey({"coin": coin, "hour": f"{hour:%Y-%m-%d-%H:%M}"})
+
+
+def day_key(coin: str, day: date) -> str:
+    return dg.MultiPartitionKey({"coin": coin, "date": f"{day:%Y-%m-%d}"})
