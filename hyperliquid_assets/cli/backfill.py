@@ -49,18 +49,24 @@ def run(args: argparse.Namespace) -> int:
     from hyperliquid_assets.defs.backfills import DagsterServer, FinishedRun, follow, window_selection
     from hyperliquid_assets.definitions import defs
 
-    selection = window_selection(defs.resolve_asset_graph(), coins, first, last)
+    graph = defs.resolve_asset_graph()
     log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / "dagster-dev.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with DagsterServer(args.url, PROJECT_ROOT / "workspace.yaml", log_path, cwd=PROJECT_ROOT) as server:
         print(f"Dagster at {server.url} ({'started for this backfill' if server.process else 'already running'})")
-        backfill_id = server.launch_backfill(
-            selection, title=f"hl-assets backfill {first}..{last} {','.join(coins)}",
-            tags={"hyperliquid_assets/launched_by": "hl-assets backfill"},
-        )
-        print(f"backfill {backfill_id}: {len(selection)} assets x {','.join(coins)} x {first} .. {last}; "
-              f"follow it at {server.url}/runs/b/{backfill_id}", flush=True)
+        # One backfill per coin: each coin's chain then shares runs whatever pace the other coin keeps (see
+        # defs/backfills.py). Each also refreshes the unpartitioned assets once its coin is in, so the last to
+        # finish leaves them current for every coin.
+        backfill_ids = []
+        for coin in coins:
+            selection = window_selection(graph, [coin], first, last)
+            backfill_ids.append(server.launch_backfill(
+                selection, title=f"hl-assets backfill {coin} {first}..{last}",
+                tags={"hyperliquid_assets/launched_by": "hl-assets backfill"},
+            ))
+            print(f"backfill {backfill_ids[-1]}: {len(selection)} assets x {coin} x {first} .. {last}; "
+                  f"{server.url}/runs/b/{backfill_ids[-1]}", flush=True)
 
         def report(finished: FinishedRun) -> None:
             window_text = (f"{finished.first_partition} .. {finished.last_partition}" if finished.first_partition
@@ -68,22 +74,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"{time.monotonic() - started:6.0f} s  {finished.status:7s} {window_text:44s} "
                   f"{', '.join(finished.assets)}  ({finished.seconds:.1f} s, run {finished.run_id[:8]})", flush=True)
 
-        state = follow(server, backfill_id, report)
-    print(f"\nbackfill {backfill_id}: {state['status']} in {time.monotonic() - started:.0f} s")
-    _print_window_summary(state, settings.lake_root, settings.feature_bar, coins, first, last)
-    return 0 if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else 1
+        states = follow(server, backfill_ids, report)
+    outcome = ", ".join(f"{backfill_id}: {state['status']}" for backfill_id, state in states.items())
+    print(f"\n{outcome} in {time.monotonic() - started:.0f} s")
+    _print_window_summary(list(states.values()), settings.lake_root, settings.feature_bar, coins, first, last)
+    return 0 if all(s_["status"] in ("COMPLETED", "COMPLETED_SUCCESS") for s_ in states.values()) else 1
 
 
-def _print_window_summary(state: dict, lake_root: Path, bar: str, coins: list[str], first: date, last: date) -> None:
+def _print_window_summary(states: list[dict], lake_root: Path, bar: str, coins: list[str], first: date, last: date) -> None:
     """Per asset, partitions materialized of those the backfill targeted; then what the window put in the lake."""
+    totals: dict[str, list] = {}
+    for state in states:
+        for status in state["assetBackfillData"]["assetBackfillStatuses"]:
+            name = "/".join(status["assetKey"]["path"])
+            if "numPartitionsTargeted" in status:
+                counts = totals.setdefault(name, [0, 0, 0])
+                for i, field in enumerate(("numPartitionsMaterialized", "numPartitionsTargeted", "numPartitionsFailed")):
+                    counts[i] += status[field]
+            else:
+                totals[name] = ["yes" if status["materialized"] else "no", "", "yes" if status["failed"] else ""]
     print(f"{'asset':24s} {'materialized':>14s} {'failed':>7s}")
-    for status in state["assetBackfillData"]["assetBackfillStatuses"]:
-        name = "/".join(status["assetKey"]["path"])
-        if "numPartitionsTargeted" in status:
-            print(f"{name:24s} {status['numPartitionsMaterialized']:>6d} of {status['numPartitionsTargeted']:<5d} "
-                  f"{status['numPartitionsFailed']:>7d}")
+    for name, (done, targeted, failed) in totals.items():
+        if targeted == "":
+            print(f"{name:24s} {done:>14s} {failed:>7s}")
         else:
-            print(f"{name:24s} {'yes' if status['materialized'] else 'no':>14s} {'yes' if status['failed'] else '':>7s}")
+            print(f"{name:24s} {done:>6d} of {targeted:<5d} {failed:>7d}")
     import polars as pl
 
     from hyperliquid_assets.lake import Lake

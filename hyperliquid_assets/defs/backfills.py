@@ -2,7 +2,9 @@
 
 `window_selection` names every asset's partitions over a window of days and coins (hours for the hourly assets,
 days for the daily ones, the unpartitioned ones whole), each asset over exactly the window, so assets with the
-same partitioning share runs and the backfill is a few runs per coin. `DagsterServer` is a `dagster dev` (webserver
+same partitioning share runs. Dagster puts a child in its parent's run only when every targeted partition of the
+parent is requested in the same daemon tick; coins finish their runs at their own pace, so a backfill per coin
+keeps each coin's chain in a few runs whatever the other coin does. `DagsterServer` is a `dagster dev` (webserver
 and daemon) for the instance, started under its own process group so that stopping it stops every process it
 started, or an already running one found at a URL. `follow` reports each run as it finishes.
 """
@@ -62,11 +64,13 @@ query Backfill($id: String!) {
 }"""
 
 
-def window_selection(asset_graph, coins: list[str], first_day: date, last_day: date) -> list[dict]:
-    """`partitionsByAssets` for every materializable asset over the window (ranges per coin)."""
+def window_selection(asset_graph, coins: list[str], first_day: date, last_day: date,
+                     unpartitioned: bool = True) -> list[dict]:
+    """`partitionsByAssets` for every materializable asset over the window (ranges per coin); the unpartitioned
+    assets too unless `unpartitioned` is False."""
     selection = []
     for node in asset_graph.asset_nodes:
-        if not node.is_materializable:
+        if not node.is_materializable or (node.partitions_def is None and not unpartitioned):
             continue
         entry: dict = {"assetKey": {"path": node.key.path}}
         partitions = node.partitions_def
@@ -181,15 +185,18 @@ class FinishedRun:
     seconds: float
 
 
-def follow(server: DagsterServer, backfill_id: str, on_run: Callable[[FinishedRun], None],
-           poll_s: float = 2.0, timeout_s: float = 3600) -> dict:
-    """Wait for the backfill to finish, calling `on_run` once for each of its runs as it finishes; returns the
+def follow(server: DagsterServer, backfill_ids: list[str], on_run: Callable[[FinishedRun], None],
+           poll_s: float = 2.0, timeout_s: float = 3600) -> dict[str, dict]:
+    """Wait for the backfills to finish, calling `on_run` once for each of their runs as it finishes; returns each
     backfill's final state (status and per-asset counts)."""
     reported: set[str] = set()
     deadline = time.monotonic() + timeout_s
     while True:
-        state, runs = server.backfill(backfill_id)
-        for run in sorted(runs, key=lambda r: r["endTime"] or 0):
+        states, all_runs = {}, []
+        for backfill_id in backfill_ids:
+            states[backfill_id], runs = server.backfill(backfill_id)
+            all_runs += runs
+        for run in sorted(all_runs, key=lambda r: r["endTime"] or 0):
             if run["status"] in TERMINAL_RUN and run["runId"] not in reported:
                 reported.add(run["runId"])
                 tags = {t["key"]: t["value"] for t in run["tags"]}
@@ -197,9 +204,9 @@ def follow(server: DagsterServer, backfill_id: str, on_run: Callable[[FinishedRu
                                    tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition", "")),
                                    tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition", "")),
                                    (run["endTime"] or 0) - (run["startTime"] or run["endTime"] or 0)))
-        if state.get("status") in TERMINAL_BACKFILL and all(r["status"] in TERMINAL_RUN for r in runs):
-            return state
+        done = all(state.get("status") in TERMINAL_BACKFILL for state in states.values())
+        if done and all(r["status"] in TERMINAL_RUN for r in all_runs):
+            return states
         if time.monotonic() > deadline:
-            raise TimeoutError(f"backfill {backfill_id} still {state.get('status')} after {timeout_s:.0f} s")
+            raise TimeoutError(f"backfills {backfill_ids} not finished after {timeout_s:.0f} s")
         time.sleep(poll_s)
-

@@ -130,7 +130,6 @@ _FETCH = fetches_when_published(SETTINGS.archive_lookback_days)
     group_name="raw",
     kinds={"s3", "https"},
     code_version=f"1|listings={_LISTINGS}",
-    pool="hyperliquid_archive",
     retry_policy=SOURCE_RETRY,
 )
 def upstream_inventory(
