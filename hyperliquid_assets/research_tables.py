@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from hyperliquid_assets import __version__
-from hyperliquid_assets.features.bars import BarGrid, TableQuality
+from hyperliquid_assets.features.bars import BarGrid, TableQuality, exact_sum
 from hyperliquid_assets.features.book_features import BookFeatureConfig, book_feature_table
 from hyperliquid_assets.features.joined_features import CrossVenueConfig, joined_feature_table
 from hyperliquid_assets.features.labels import LabelConfig, label_table
@@ -49,14 +49,15 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=timezone.utc)
 
 
-def _provenance(inputs: list[Path], bar: str) -> dict[str, str]:
+def _provenance(lake: Lake, inputs: list[Path], bar: str) -> dict[str, str]:
+    """Version, bar and input files (relative to the lake root, so a lake moved elsewhere keeps its bytes)."""
     return {"hyperliquid_assets.version": __version__, "hyperliquid_assets.bar": bar,
-            "hyperliquid_assets.inputs": "\n".join(str(p) for p in inputs)}
+            "hyperliquid_assets.inputs": "\n".join(p.relative_to(lake.root).as_posix() for p in inputs)}
 
 
-def _write(frame: pl.DataFrame, quality: TableQuality, path: Path, inputs: list[Path], bar: str,
+def _write(lake: Lake, frame: pl.DataFrame, quality: TableQuality, path: Path, inputs: list[Path], bar: str,
            notes: dict | None = None) -> TableOutcome:
-    write_parquet_atomic(frame, path, _provenance(inputs, bar))
+    write_parquet_atomic(frame, path, _provenance(lake, inputs, bar))
     return TableOutcome("written", path, quality, notes or {})
 
 
@@ -69,7 +70,7 @@ def book_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcom
     if not own:
         return TableOutcome("missing", path)
     table, quality = book_feature_table(pl.scan_parquet(files), BarGrid.for_day(day, bar), BookFeatureConfig.for_bar(bar))
-    return _write(table, quality, path, files, bar, {"hours_present": len(own), "warm_up_hours": len(files) - len(own)})
+    return _write(lake, table, quality, path, files, bar, {"hours_present": len(own), "warm_up_hours": len(files) - len(own)})
 
 
 def trade_flow_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
@@ -82,14 +83,14 @@ def trade_flow_features_day(lake: Lake, coin: str, day: date, bar: str) -> Table
     inputs, notes = [today], {"vpin_bucket_source": "default"}
     if yesterday.exists():
         # Bucket size fixed before the day starts: yesterday's notional / 50, never today's own volume.
-        notional = pl.scan_parquet(yesterday).select(pl.col("quote_qty").sum()).collect().item()
+        notional = exact_sum(pl.read_parquet(yesterday, columns=["quote_qty"])["quote_qty"])
         if notional and notional > 0:
             config = TradeFlowConfig.for_bar(bar, vpin_bucket_notional=notional / VPIN_BUCKETS_PER_DAY)
             notes["vpin_bucket_source"] = "previous day"
         inputs = [yesterday, today]
     notes["vpin_bucket_notional"] = config.vpin_bucket_notional
     table, quality = trade_flow_feature_table(pl.scan_parquet(inputs), BarGrid.for_day(day, bar), config)
-    return _write(table, quality, path, inputs, bar, notes)
+    return _write(lake, table, quality, path, inputs, bar, notes)
 
 
 def joined_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
@@ -109,7 +110,7 @@ def joined_features_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutc
         flow_frame, flows = _empty_flow(grid, bar), []
     table, quality = joined_feature_table(pl.scan_parquet(books), flow_frame, grid, CrossVenueConfig.for_bar(bar))
     notes = {"trade_flow_present": int(flow.exists()), "history_days": int(len(books) > 1)}
-    return _write(table, quality, path, books + flows, bar, notes)
+    return _write(lake, table, quality, path, books + flows, bar, notes)
 
 
 def labels_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
@@ -122,7 +123,7 @@ def labels_day(lake: Lake, coin: str, day: date, bar: str) -> TableOutcome:
     next_day = pl.scan_parquet(following) if following.exists() else None
     table, quality = label_table(pl.scan_parquet(book), BarGrid.for_day(day, bar), next_day, LabelConfig.for_bar(bar))
     inputs = [book, following] if next_day is not None else [book]
-    return _write(table, quality, path, inputs, bar)
+    return _write(lake, table, quality, path, inputs, bar)
 
 
 def _empty_flow(grid: BarGrid, bar: str) -> pl.LazyFrame:
