@@ -5,7 +5,6 @@ when several processes set aside the same copy at once; files get the mode the u
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
