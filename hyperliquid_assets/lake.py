@@ -15,10 +15,15 @@ LISTING is a coin's Binance listing (`spot-trades-BTCUSDT`), BAR the research ba
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 import os
-import tempfile
-import time
-from datetime import date, datetime
+import re
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
@@ -30,6 +35,7 @@ from hyperliquid_assets.sources.layout import BINANCE_HOST, HYPERLIQUID_BUCKET, 
 PARQUET_COMPRESSION = "zstd"
 # Tables computed from a coin's Binance trades: their paths carry the listing as well as the bar.
 TRADE_DEPENDENT_TABLES = frozenset({"trade_flow_features", "features"})
+log = logging.getLogger(__name__)
 
 
 class Lake:
@@ -81,14 +87,26 @@ class Lake:
 
 class StagedFile:
     """A temp path beside `path`. `commit()` renames it into place; leaving the `with` block without committing
-    removes it. Readers see the old file or the whole new one, never a partial write."""
+    removes it. Readers see the old file or the whole new one, never a partial write.
+
+    The temp file is created with mode 0666 minus the process umask (what a plain `open(path, "w")` gives), so a
+    shared lake stays readable. Its name says who writes it, `.NAME.<writer>-<token>.tmp` (see `writer_id`), so
+    that the next writer of the same file can remove the leftovers of writers that died (SIGKILL, power loss)
+    while never touching the temp file of a writer that is still running."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        self.tmp = Path(name)
+        remove_dead_writers_leftovers(path)
+        while True:
+            tmp = path.with_name(f".{path.name}.{writer_id()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            break
+        self.tmp = tmp
 
     def commit(self) -> int:
         """Flush the temp file to disk, rename it into place, and flush the directory entry: after a crash the
@@ -96,11 +114,7 @@ class StagedFile:
         with open(self.tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(self.tmp, self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        _fsync_directory(self.path.parent)
         return self.path.stat().st_size
 
     def __enter__(self) -> "StagedFile":
@@ -110,10 +124,128 @@ class StagedFile:
         self.tmp.unlink(missing_ok=True)
 
 
-def set_aside(path: Path) -> Path:
-    """Rename a stored file that failed its integrity check out of the way (kept for inspection, never deleted)."""
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-    os.replace(path, target)
+TEMP_SUFFIX = ".tmp"
+# .NAME.<host>-<pid>-<start>-<token>.tmp, and anything a library appends to it (DuckDB's `.tmp.wal`).
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]+\.tmp(\..*)?$")
+
+
+def _fsync_directory(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/PID/stat (state first), or None where the process is not visible there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+
+
+@functools.cache
+def _host_tag() -> str:
+    """8 hex digits naming this host, boot and pid namespace: a pid means something only where they agree (two
+    containers or two NFS clients sharing a lake must never judge each other's writers)."""
+    parts = [socket.gethostname()]
+    for source in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            parts.append(os.readlink(source) if source.endswith("/pid") else Path(source).read_text().strip())
+        except OSError:
+            parts.append("?")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
+
+
+def writer_id() -> str:
+    """`<host>-<pid>-<start>` of this process, start being its start time in clock ticks since boot
+    (/proc/PID/stat field 22; 0 where there is no /proc). Pid and start time together name a process for good:
+    a pid is reused, but not with the same start time."""
+    pid = os.getpid()
+    fields = _proc_stat(pid)
+    return f"{_host_tag()}-{pid}-{fields[19] if fields else 0}"
+
+
+def _writer_alive(pid: int, start: int) -> bool:
+    fields = _proc_stat(pid)
+    if fields is not None:
+        # A zombie (killed, not yet reaped) writes nothing; another start time is another process on a reused pid.
+        return fields[0] not in ("Z", "X") and (start == 0 or int(fields[19]) == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process, hidden from /proc (hidepid): assume it is the writer
+        return True
+    return True
+
+
+def remove_dead_writers_leftovers(path: Path) -> list[Path]:
+    """Delete the temp files beside `path` left by writers of `path` that have died on this host; a live
+    writer's temp file, or one from another host or container, is left alone. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except FileNotFoundError:
+        return removed
+    host = _host_tag()
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or match["name"] != path.name or match["host"] != host:
+            continue
+        if _writer_alive(int(match["pid"]), int(match["start"])):
+            continue
+        leftover = path.parent / entry.name
+        try:
+            leftover.unlink()
+        except FileNotFoundError:  # another writer of the same file cleaned it first
+            continue
+        removed.append(leftover)
+        log.info("removed %s, left by a writer that died (pid %s)", leftover, match["pid"])
+    return removed
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """A stored file's bytes and the identity (device, inode) of the file they were read from."""
+
+    path: Path
+    blob: bytes
+    identity: tuple[int, int]
+
+
+def read_stored(path: Path) -> StoredCopy:
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        return StoredCopy(path, handle.read(), (status.st_dev, status.st_ino))
+
+
+def set_aside(path: Path, identity: tuple[int, int] | None = None) -> Path | None:
+    """Rename a stored file that failed its check to `NAME.corrupt-<UTC time, us>-<pid>-<token>` beside it (kept
+    for inspection, never deleted) and return that path; the next run then fetches the object again.
+
+    Safe when several processes set aside the same copy at once: exactly one of them moves it and the others
+    get None. With `identity` (from `read_stored`), only that very file is moved: a copy another process has
+    stored since, after setting the bad one aside, is left in place (None)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}-{os.getpid()}-{secrets.token_hex(3)}")
+    try:
+        os.rename(path, target)  # atomic: of racing renames of one file, one wins, the rest find it gone
+    except FileNotFoundError:
+        return None
+    moved = target.stat()
+    if identity is not None and (moved.st_dev, moved.st_ino) != identity:
+        # We took a newer copy another process stored after setting the bad one aside: give it back, unless an
+        # even newer one is already there (then this one stays set aside: identical bytes, nothing lost).
+        try:
+            os.link(target, path)
+        except FileExistsError:
+            return target
+        target.unlink()
+        return None
+    _fsync_directory(path.parent)
     return target
 
 
@@ -128,7 +260,19 @@ def write_parquet_atomic(
 ) -> int:
     """Write `frame` as Parquet (zstd) with provenance key-value metadata; returns the file's size in bytes."""
     with StagedFile(path) as staged:
-        frame.write_parquet(
-            staged.tmp, compression=PARQUET_COMPRESSION, compression_level=compression_level, metadata=dict(metadata)
-        )
+        try:
+            frame.write_parquet(
+                staged.tmp, compression=PARQUET_COMPRESSION, compression_level=compression_level,
+                metadata=dict(metadata),
+            )
+        except pl.exceptions.ComputeError as exc:
+            # polars reports an I/O failure (a full disk) as a ComputeError; say what it is, and of which file.
+            failed_io = _OS_ERROR.search(str(exc))
+            if failed_io is None:
+                raise
+            code = int(failed_io.group(1))
+            raise OSError(code, f"{os.strerror(code)} (writing Parquet)", str(path)) from exc
         return staged.commit()
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")

@@ -2,8 +2,9 @@
 
 An object the upstream does not have yet is reported as `missing` (nothing is written and nothing stored is
 touched); an object already stored is not fetched again, since upstream objects never change, unless the stored
-copy fails its check (a disk fault, a crash before fsync): then it is set aside as `*.corrupt-<time>` and fetched
-again.
+copy fails its check (a disk fault, a crash before fsync): then it is set aside as `*.corrupt-<time>-...` and
+fetched again. (The clean step sets aside a stored copy that passes this check but cannot be cleaned, so that
+one is fetched again too.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from hyperliquid_assets.formats.binance_trades import verify_checksum
 from hyperliquid_assets.formats.errors import CorruptObjectError
 from hyperliquid_assets.formats.hyperliquid_l2 import SnapshotSpan, decompress_lz4, snapshot_span
-from hyperliquid_assets.lake import Lake, set_aside, write_bytes_atomic
+from hyperliquid_assets.lake import Lake, StoredCopy, read_stored, set_aside, write_bytes_atomic
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.errors import TransientSourceError
 from hyperliquid_assets.sources.layout import binance_trades_key, checksum_key, l2_book_key
@@ -41,20 +42,31 @@ def store_l2_hour(source: ObjectSource, lake: Lake, coin: str, hour: datetime) -
     key = l2_book_key(coin, hour)
     uri, path = source.uri(key), lake.raw_l2_path(coin, hour)
     facts: dict[str, Any] = {}
-    if path.exists():
+    try:
+        stored = read_stored(path)
+    except FileNotFoundError:
+        stored = None
+    if stored is not None:
         try:
-            blob = path.read_bytes()
-            span = snapshot_span(decompress_lz4(blob, str(path)), str(path))
-            return RawOutcome("already_stored", uri, path, _l2_facts(blob, span))
+            span = snapshot_span(decompress_lz4(stored.blob, str(path)), str(path))
+            return RawOutcome("already_stored", uri, path, _l2_facts(stored.blob, span))
         except CorruptObjectError as exc:
-            facts["set_aside_corrupt_copy"] = str(set_aside(path))
-            log.warning("stored copy failed its check (%s); set aside and fetching again", exc)
+            _set_aside_corrupt([stored], facts, exc)
     blob = source.fetch(key)
     if blob is None:
         return RawOutcome("missing", uri, path, facts)
     span = snapshot_span(decompress_lz4(blob, uri), uri)
     write_bytes_atomic(path, blob)
     return RawOutcome("stored", uri, path, {**_l2_facts(blob, span), **facts})
+
+
+def _set_aside_corrupt(copies: list[StoredCopy], facts: dict[str, Any], problem: CorruptObjectError) -> None:
+    """Move the stored files of one object aside (the object first) and note where in `facts`."""
+    targets = [set_aside(copy.path, copy.identity) for copy in copies]
+    if targets[0] is not None:
+        facts["set_aside_corrupt_copy"] = str(targets[0])
+    where = targets[0] or "already set aside by a concurrent run"
+    log.warning("stored copy failed its check (%s); set aside (%s) and fetching again", problem, where)
 
 
 def _l2_facts(blob: bytes, span: SnapshotSpan) -> dict[str, Any]:
@@ -79,15 +91,16 @@ def store_trades_day(
     uri = source.uri(key)
     path, checksum_path = lake.raw_trades_path(listing, day), lake.raw_trades_checksum_path(listing, day)
     facts: dict[str, Any] = {}
-    if path.exists() and checksum_path.exists():
-        blob = path.read_bytes()
+    try:
+        stored, stored_checksum = read_stored(path), read_stored(checksum_path)
+    except FileNotFoundError:
+        stored = None
+    if stored is not None:
         try:
-            sha256 = verify_checksum(blob, checksum_path.read_bytes(), str(path))
-            return RawOutcome("already_stored", uri, path, {"bytes": len(blob), "sha256": sha256})
+            sha256 = verify_checksum(stored.blob, stored_checksum.blob, str(path))
+            return RawOutcome("already_stored", uri, path, {"bytes": len(stored.blob), "sha256": sha256})
         except CorruptObjectError as exc:
-            facts["set_aside_corrupt_copy"] = str(set_aside(path))
-            set_aside(checksum_path)
-            log.warning("stored copy failed its check (%s); set aside and fetching again", exc)
+            _set_aside_corrupt([stored, stored_checksum], facts, exc)
 
     def fetch_verified() -> tuple[bytes, bytes] | None:
         checksum = source.fetch(checksum_key(key))

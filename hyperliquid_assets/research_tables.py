@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from hyperliquid_assets import __version__
-from hyperliquid_assets.features.bars import BarGrid, TableQuality
+from hyperliquid_assets.features.bars import BarGrid, TableQuality, exact_sum
 from hyperliquid_assets.features.book_features import BookFeatureConfig, book_feature_table
 from hyperliquid_assets.features.joined_features import CrossVenueConfig, joined_feature_table
 from hyperliquid_assets.features.labels import LabelConfig, label_table
@@ -99,7 +99,7 @@ def trade_flow_features_day(lake: Lake, coin: str, day: date, bar: str) -> Table
     inputs, notes = [today], {"vpin_bucket_source": "default"}
     if yesterday.exists():
         # Bucket size fixed before the day starts: yesterday's notional / 50, never today's own volume.
-        notional = pl.scan_parquet(yesterday).select(pl.col("quote_qty").sum()).collect().item()
+        notional = exact_sum(pl.read_parquet(yesterday, columns=["quote_qty"])["quote_qty"])
         if notional and notional > 0:
             config = TradeFlowConfig.for_bar(bar, vpin_bucket_notional=notional / VPIN_BUCKETS_PER_DAY)
             notes["vpin_bucket_source"] = "previous day"

@@ -40,16 +40,23 @@ def refresh_warehouse(lake: Lake, coins: list[str] | None = None) -> dict[str, i
     listings = {coin: lake.listing_id(coin) for coin in (coins if coins is not None else lake.listings)}
     counts: dict[str, int] = {}
     with StagedFile(lake.warehouse_path) as staged:
-        staged.tmp.unlink()  # duckdb creates its own file
-        with duckdb.connect(str(staged.tmp)) as db:
-            for name, pattern in LAKE_TABLES.items():
-                glob = pattern.format(bar=lake.bar)
-                if not any(lake.root.glob(glob)):
-                    continue
-                db.execute(view_sql(name, str(lake.root / glob), listings))
-                counts[name] = db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-            db.execute("CHECKPOINT")
-        staged.commit()
+        # DuckDB keeps a write-ahead log beside its file until it checkpoints; a refresh that fails (disk full, a
+        # bad Parquet file) must not leave it behind. (One left by a killed refresh goes with the next refresh:
+        # its name extends the temp file's, see StagedFile.)
+        wal = staged.tmp.with_name(staged.tmp.name + ".wal")
+        try:
+            staged.tmp.unlink()  # duckdb creates its own file
+            with duckdb.connect(str(staged.tmp)) as db:
+                for name, pattern in LAKE_TABLES.items():
+                    glob = pattern.format(bar=lake.bar)
+                    if not any(lake.root.glob(glob)):
+                        continue
+                    db.execute(view_sql(name, str(lake.root / glob), listings))
+                    counts[name] = db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                db.execute("CHECKPOINT")
+            staged.commit()
+        finally:
+            wal.unlink(missing_ok=True)
     return counts
 
 

@@ -114,14 +114,21 @@ def test_stored_day_is_not_fetched_again_and_a_tampered_store_is_caught(httpserv
 
     path = lake.raw_trades_path(LISTING, DAY)
     path.write_bytes(path.read_bytes()[:-10])  # a disk fault in the stored copy
-    with pytest.raises(ValueError, match="does not match CHECKSUM"):
+    with pytest.raises(ValueError, match="does not match CHECKSUM [0-9a-f]+; the stored copy was set aside as"):
         clean_trades_day(lake, "BTC", LISTING, DAY)
     assert not lake.clean_trades_path("BTC", DAY).exists()
-    # The raw step sets the bad copy aside (kept for inspection) and fetches the object again.
+    # The clean step set the bad copy aside (kept for inspection); the raw step fetches the object again.
+    (aside,) = path.parent.glob(f"{path.name}.corrupt-*")
+    assert aside.read_bytes() == blob[:-10]
+    repaired = store_trades_day(_host(httpserver), lake, LISTING, DAY)
+    assert repaired.status == "stored" and path.read_bytes() == blob
+    assert clean_trades_day(lake, "BTC", LISTING, DAY).status == "written"
+
+    # The raw step's own check catches a fault the clean step has not met yet, and sets that copy aside too.
+    path.write_bytes(path.read_bytes()[:-10])
     repaired = store_trades_day(_host(httpserver), lake, LISTING, DAY)
     assert repaired.status == "stored" and path.read_bytes() == blob
     assert Path(repaired.facts["set_aside_corrupt_copy"]).read_bytes() == blob[:-10]
-    assert clean_trades_day(lake, "BTC", LISTING, DAY).status == "written"
 
 
 def test_tls_certificate_rejection_is_permanent_not_retried(tmp_path):

@@ -123,3 +123,46 @@ def test_a_crossed_hour_is_rejected_and_the_stored_clean_file_survives(tmp_path)
     outcome = clean_l2_hour(lake, "BTC", HOUR)
     assert (outcome.status, outcome.quality.crossed_books) == ("rejected", 1)
     assert lake.clean_l2_path("BTC", HOUR).read_bytes() == before
+
+
+def _book_with(column: str, level: int, value: float, rows: int = 3, bad_rows: tuple[int, ...] = (1,)) -> pl.DataFrame:
+    """A good two-level book with `value` put at `level` of `column` in the rows `bad_rows`."""
+    book = _book(list(range(rows)), [100.0] * rows, [101.0] * rows)
+    values = book[column].to_list()
+    for row in bad_rows:
+        values[row][level] = value
+    return book.with_columns(pl.Series(column, values, dtype=L2_BOOK_SCHEMA[column]))
+
+
+@pytest.mark.parametrize(
+    ("column", "level", "value"),
+    [("bid_sz", 0, float("nan")), ("ask_px", 0, float("inf")), ("ask_sz", 1, float("nan")),
+     ("bid_px", 1, float("-inf")), ("bid_px", 0, float("nan"))],
+    ids=["nan-best-bid-size", "inf-best-ask", "nan-deeper-ask-size", "minus-inf-deeper-bid", "nan-best-bid"],
+)
+def test_a_book_with_nan_or_inf_is_corrupt_and_the_figure_says_so(column, level, value):
+    quality = l2_book_quality(_book_with(column, level, value, rows=4, bad_rows=(1, 3)), HOUR)
+    assert quality.corrupt
+    assert quality.nonfinite_values == 2
+    assert quality.problems() == ["2 rows with a NaN or infinite price or size"] or value == float("-inf")
+    # Comparisons with NaN are false: the non-positive figure alone never catches it.
+    assert quality.nonpositive_values == (2 if value == float("-inf") else 0)
+
+
+def test_trades_with_a_nan_price_or_an_infinite_quantity_are_corrupt():
+    def trades(price: list[float], qty: list[float]) -> pl.DataFrame:
+        n = len(price)
+        return pl.DataFrame({
+            "time": [HOUR + timedelta(seconds=s) for s in range(n)], "trade_id": list(range(1, n + 1)),
+            "first_trade_id": [None] * n, "last_trade_id": [None] * n, "price": price, "qty": qty,
+            "quote_qty": [p * q for p, q in zip(price, qty)], "is_buyer_maker": [True] * n, "side": [-1] * n,
+            "is_best_match": [None] * n,
+        }).cast(TRADES_SCHEMA)
+
+    assert trades_quality(trades([100.0, 100.5], [1.0, 2.0]), HOUR).corrupt is False
+    nan_price = trades_quality(trades([100.0, float("nan"), 100.5], [1.0, 1.0, 1.0]), HOUR)
+    assert nan_price.corrupt
+    assert (nan_price.nonfinite_values, nan_price.nonpositive_values) == (1, 0)
+    inf_qty = trades_quality(trades([100.0, 100.5], [float("inf"), 1.0]), HOUR)
+    assert inf_qty.corrupt
+    assert inf_qty.nonfinite_values == 1

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
+import numpy as np
 import polars as pl
 
 BAR_TIME = "bar_time"
@@ -114,6 +115,44 @@ class BarGrid:
     def within(self) -> pl.Expr:
         """Rows of this grid (drops warm-up bars and anything after the end)."""
         return (pl.col(BAR_TIME) > self.start) & (pl.col(BAR_TIME) <= self.end)
+
+
+# --- deterministic evaluation ----------------------------------------------------------------------------------
+# The same input must give the same bytes on every run and every thread count. Float addition is not associative,
+# so any sum whose order depends on how work is split across threads differs in the last bits. Two polars paths
+# do that: the streaming engine (what a plain `collect()` picks in polars 2) splits columns into morsels, which changes
+# rolling sums and means and group sums with POLARS_MAX_THREADS; and group_by sums, on either engine, add
+# per-thread partial sums when there are few groups. So every query here runs on the in-memory engine (rolling
+# windows in one pass per column), and every sum over rows goes through numpy, in row order.
+
+
+def collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Run a query on polars' in-memory engine (see above: the streaming engine's results depend on the thread
+    count)."""
+    return frame.collect(engine="in-memory")
+
+
+def run_starts(keys: pl.Series) -> np.ndarray:
+    """Index of the first row of each run of equal values of `keys`, which must be sorted."""
+    if not keys.is_sorted():
+        raise ValueError(f"{keys.name} must be sorted to be cut into runs")
+    if keys.len() == 0:
+        return np.empty(0, dtype=np.int64)
+    changes = keys.ne_missing(keys.shift(1)).fill_null(True)
+    return changes.arg_true().to_numpy().astype(np.int64)
+
+
+def run_sums(values: pl.Series, starts: np.ndarray) -> np.ndarray:
+    """Per run: the sum of `values` over its rows (nulls count as 0), by numpy's pairwise summation in row order,
+    which depends on the values alone, never on threads or memory layout."""
+    if len(starts) == 0:
+        return np.empty(0)
+    return np.add.reduceat(values.fill_null(0.0).to_numpy().astype(np.float64, copy=False), starts)
+
+
+def exact_sum(values: pl.Series) -> float:
+    """The sum of a column (nulls count as 0), by numpy's pairwise summation in row order."""
+    return float(np.sum(values.fill_null(0.0).to_numpy())) if values.len() else 0.0
 
 
 def reindex(frame: pl.DataFrame | pl.LazyFrame, grid: BarGrid) -> pl.LazyFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from hyperliquid_assets.features.bars import (
@@ -21,10 +22,13 @@ from hyperliquid_assets.features.bars import (
     BAR_TIME,
     BarGrid,
     TableQuality,
+    collect,
     duration_label,
     log_return_bps,
     null_shares,
     realized_vol_bps,
+    run_starts,
+    run_sums,
 )
 
 EVENT_TIME = "received_time"
@@ -233,11 +237,27 @@ def _ordered_snapshots(book: pl.DataFrame | pl.LazyFrame, grid: BarGrid) -> pl.D
         book.lazy()
         .select(EVENT_TIME, "bid_px", "bid_sz", "ask_px", "ask_sz")
         .filter(pl.col(EVENT_TIME) < grid.end)
-        .collect()
+        .pipe(collect)
     )
     if not frame[EVENT_TIME].is_sorted():
         frame = frame.sort(EVENT_TIME, maintain_order=True)
     return frame.with_columns(grid.bar_of(pl.col(EVENT_TIME)).alias("_snap_bar"))
+
+
+def _ofi_by_bar(ofi: pl.DataFrame) -> pl.DataFrame:
+    """Per bar with snapshots: OFI summed over them (in row order: bars.run_sums), their count, and the last one's
+    receive time."""
+    schema = {"_snap_bar": ofi.schema["_snap_bar"], "book_ofi": pl.Float64, "_count": pl.Int32,
+              "_last_received": ofi.schema[EVENT_TIME]}
+    starts = run_starts(ofi["_snap_bar"])
+    if len(starts) == 0:
+        return pl.DataFrame(schema=schema)
+    ends = np.append(starts[1:], ofi.height) - 1
+    return pl.DataFrame(
+        {"_snap_bar": ofi["_snap_bar"].gather(starts), "book_ofi": run_sums(ofi["book_ofi"], starts),
+         "_count": ends - starts + 1, "_last_received": ofi[EVENT_TIME].gather(ends)},
+        schema=schema,
+    )
 
 
 def book_features(
@@ -246,17 +266,11 @@ def book_features(
     """The book feature table: one row per bar of `grid`, columns `config.columns()`."""
     snapshots = _ordered_snapshots(book, grid)
     bar = pl.col("_snap_bar")
-    ofi_by_bar = (
-        snapshots.lazy()
-        .select(bar, EVENT_TIME, _b=best_price("bid"), _qb=best_size("bid"), _a=best_price("ask"), _qa=best_size("ask"))
-        .with_columns(book_ofi=order_flow_imbalance(pl.col("_b"), pl.col("_qb"), pl.col("_a"), pl.col("_qa")))
-        .group_by(bar, maintain_order=True)
-        .agg(
-            pl.col("book_ofi").sum(),
-            pl.len().cast(pl.Int32).alias("_count"),
-            pl.col(EVENT_TIME).last().alias("_last_received"),
-        )
+    ofi = snapshots.select(
+        bar, EVENT_TIME,
+        book_ofi=order_flow_imbalance(best_price("bid"), best_size("bid"), best_price("ask"), best_size("ask")),
     )
+    ofi_by_bar = _ofi_by_bar(ofi).lazy()
     # Only the last snapshot of a bar sets its book, so the level features are computed for those alone.
     last_in_bar = snapshots.filter((bar != bar.shift(-1)).fill_null(True))
     state = snapshot_features(last_in_bar, config).with_columns(grid.bar_of(pl.col(EVENT_TIME)).alias("_snap_bar"))
@@ -286,7 +300,7 @@ def book_features(
         .filter(grid.within())
         .select(config.columns())
     )
-    return table.collect()
+    return collect(table)
 
 
 def book_feature_table(

@@ -16,6 +16,7 @@ from hyperliquid_assets.features.bars import (
     BAR_TIME,
     BarGrid,
     TableQuality,
+    collect,
     duration_label,
     log_return_bps,
     null_shares,
@@ -118,7 +119,7 @@ def joined_features(
         .filter(grid.within())
         .select(BAR_TIME, *book_columns, *flow_columns, *config.columns())
     )
-    return table.collect()
+    return collect(table)
 
 
 def joined_feature_table(

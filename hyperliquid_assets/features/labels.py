@@ -19,6 +19,7 @@ from hyperliquid_assets.features.bars import (
     BAR_TIME_DTYPE,
     BarGrid,
     TableQuality,
+    collect,
     duration_label,
     null_shares,
     realized_vol_bps,
@@ -139,7 +140,7 @@ def _labels_with_flags(
         )
         .filter(grid.within())
         .select(*config.columns(), *(f"_has_future_{name}" for name, _ in horizons))
-        .collect()
+        .pipe(collect)
     )
 
 

@@ -20,10 +20,13 @@ from hyperliquid_assets.features.bars import (
     BAR_TIME,
     BarGrid,
     TableQuality,
+    collect,
     duration_label,
     log_return_bps,
     null_shares,
     rolling_correlation,
+    run_starts,
+    run_sums,
 )
 
 EVENT_TIME = "time"
@@ -160,7 +163,7 @@ def _sorted_trades(trades: pl.DataFrame | pl.LazyFrame, grid: BarGrid) -> pl.Dat
         trades.lazy()
         .select(EVENT_TIME, "price", "qty", "quote_qty", "side")
         .filter(pl.col(EVENT_TIME) < grid.end)
-        .collect()
+        .pipe(collect)
     )
     if not frame[EVENT_TIME].is_sorted():
         frame = frame.sort(EVENT_TIME, maintain_order=True)
@@ -179,28 +182,44 @@ def _vpin_by_bar(trades: pl.DataFrame, config: TradeFlowConfig) -> pl.DataFrame:
     )
 
 
+_BAR_SUMS = ["flow_volume", "flow_notional", "flow_buy_volume", "flow_sell_volume", "flow_signed_notional",
+             "_price_qty"]
+
+
+def _per_bar(trades: pl.DataFrame) -> pl.DataFrame:
+    """One row per bar with trades: OHLC, trade count, and the bar's sums (in row order: bars.run_sums)."""
+    price, qty, side = pl.col("price"), pl.col("qty"), pl.col("side")
+    values = trades.select(
+        BAR_TIME, "price",
+        flow_volume=qty, flow_notional=pl.col("quote_qty"),
+        flow_buy_volume=side_volume(qty, side, 1), flow_sell_volume=side_volume(qty, side, -1),
+        flow_signed_notional=signed_notional(pl.col("quote_qty"), side), _price_qty=price * qty,
+    )
+    schema = {BAR_TIME: values.schema[BAR_TIME], **dict.fromkeys(["flow_open", "flow_high", "flow_low", "flow_close"],
+              pl.Float64), "flow_trade_count": pl.Int32, **dict.fromkeys(_BAR_SUMS, pl.Float64)}
+    starts = run_starts(values[BAR_TIME])
+    if len(starts) == 0:
+        return pl.DataFrame(schema=schema)
+    ends = np.append(starts[1:], values.height) - 1
+    prices = values["price"].to_numpy()
+    return pl.DataFrame(
+        {
+            BAR_TIME: values[BAR_TIME].gather(starts),
+            "flow_open": prices[starts], "flow_high": np.maximum.reduceat(prices, starts),
+            "flow_low": np.minimum.reduceat(prices, starts), "flow_close": prices[ends],
+            "flow_trade_count": ends - starts + 1,
+            **{name: run_sums(values[name], starts) for name in _BAR_SUMS},
+        },
+        schema=schema,
+    )
+
+
 def trade_flow_features(
     trades: pl.DataFrame | pl.LazyFrame, grid: BarGrid, config: TradeFlowConfig = TradeFlowConfig()
 ) -> pl.DataFrame:
     """The trade-flow feature table: one row per bar of `grid`, columns `config.columns()`."""
     sorted_trades = _sorted_trades(trades, grid)
-    price, qty, side = pl.col("price"), pl.col("qty"), pl.col("side")
-    per_bar = (
-        sorted_trades.lazy()
-        .with_columns(
-            _price_qty=price * qty,
-            flow_buy_volume=side_volume(qty, side, 1),
-            flow_sell_volume=side_volume(qty, side, -1),
-            flow_signed_notional=signed_notional(pl.col("quote_qty"), side),
-        )
-        .group_by(BAR_TIME, maintain_order=True)
-        .agg(
-            pl.col("flow_buy_volume", "flow_sell_volume", "flow_signed_notional", "_price_qty").sum(),
-            flow_open=price.first(), flow_high=price.max(), flow_low=price.min(), flow_close=price.last(),
-            flow_volume=qty.sum(), flow_notional=pl.col("quote_qty").sum(), flow_trade_count=pl.len().cast(pl.Int32),
-        )
-        .with_columns(flow_vwap=vwap(pl.col("_price_qty"), pl.col("flow_volume")))
-    )
+    per_bar = _per_bar(sorted_trades).lazy().with_columns(flow_vwap=vwap(pl.col("_price_qty"), pl.col("flow_volume")))
     last_price = per_bar.select(pl.col(BAR_TIME).alias("_price_bar"), pl.col("flow_close").alias("flow_last_price"))
     zero_when_empty = ["flow_volume", "flow_notional", "flow_buy_volume", "flow_sell_volume", "flow_signed_notional"]
     buy, sell = pl.col("flow_buy_volume"), pl.col("flow_sell_volume")
@@ -234,7 +253,7 @@ def trade_flow_features(
         .filter(grid.within())
         .select(config.columns())
     )
-    return table.collect()
+    return collect(table)
 
 
 def trade_flow_feature_table(

@@ -16,6 +16,7 @@ import urllib3
 
 from hyperliquid_assets.sources.errors import PermanentSourceError, TransientSourceError
 from hyperliquid_assets.sources.retry import RetryPolicy, with_retries
+from hyperliquid_assets.sources.urls import split_credentials
 
 
 class ObjectSource(Protocol):
@@ -49,7 +50,8 @@ _S3_TRANSIENT = {"500", "502", "503", "504", "InternalError", "ServiceUnavailabl
 
 
 class S3Bucket:
-    """A bucket on S3 or any S3-compatible store; credentials come from boto3's usual chain."""
+    """A bucket on S3 or any S3-compatible store. Credentials come from boto3's usual chain, or from the endpoint
+    URL's user info (`http://ACCESS_KEY:SECRET@host:port`), which is then taken out of the URL."""
 
     def __init__(
         self,
@@ -70,7 +72,13 @@ class S3Bucket:
             connect_timeout=timeout_s,
             read_timeout=timeout_s,
         )
-        self.client = boto3.client("s3", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        credentials = split_credentials(endpoint_url) if endpoint_url else None
+        keys = {}
+        if credentials is not None and credentials.username is not None:
+            keys = {"aws_access_key_id": credentials.username, "aws_secret_access_key": credentials.password or ""}
+        self.endpoint_url = credentials.url if credentials else None
+        self.client = boto3.client("s3", region_name=region_name, endpoint_url=self.endpoint_url, config=config,
+                                   **keys)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -112,15 +120,20 @@ class S3Bucket:
 
 
 class HttpsHost:
-    """Files under a base URL (data.binance.vision, or a local server in tests)."""
+    """Files under a base URL (data.binance.vision, a private mirror, or a local server in tests). A user name and
+    password in the URL (`https://user:password@mirror/`) are sent as HTTP basic auth, never as part of a URI."""
 
     def __init__(self, base_url: str, *, retry: RetryPolicy = RetryPolicy(), timeout_s: float = 60.0) -> None:
-        self.base_url = base_url.rstrip("/")
+        credentials = split_credentials(base_url.rstrip("/"))
+        self.base_url = credentials.url
         self.retry = retry
+        headers = {"User-Agent": "hyperliquid-assets/0.1"}
+        if credentials.username is not None:
+            headers |= urllib3.make_headers(basic_auth=f"{credentials.username}:{credentials.password or ''}")
         self.http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
             retries=False,
-            headers={"User-Agent": "hyperliquid-assets/0.1"},
+            headers=headers,
         )
 
     def uri(self, key: str) -> str:
