@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hyperliquid_assets.clean_tables import CleanOutcome, clean_l2_hour, clean_trades_day
+from hyperliquid_assets.clean_tables import CleanOutcome, StoredCopyRejected, clean_l2_hour, clean_trades_day
 from hyperliquid_assets.formats.errors import CorruptObjectError
 from hyperliquid_assets.inventory import read_inventory
 from hyperliquid_assets.lake import Lake
@@ -20,7 +20,7 @@ from hyperliquid_assets.sources.spec import SourceSpec
 
 @dataclass(frozen=True)
 class IngestResult:
-    raw: RawOutcome | None  # None when the raw step was not selected or failed
+    raw: RawOutcome | None  # None when the raw step was not selected or failed, or its copy was set aside
     clean: CleanOutcome | None  # None when the clean step was not selected, had no input, or failed
     error: str | None = None  # what went wrong, naming the object
     retryable: bool = False  # a source that kept failing (worth another run), not bad data
@@ -41,16 +41,9 @@ def _failure(exc: Exception, raw: RawOutcome | None = None) -> IngestResult:
 
 
 def _rejection(clean: CleanOutcome) -> str:
-    q = clean.quality
-    problems = []
-    if q is not None:
-        if not q.times_monotonic:
-            problems.append("times go backwards")
-        if q.crossed_books:
-            problems.append(f"{q.crossed_books} crossed books")
-        if q.nonpositive_values:
-            problems.append(f"{q.nonpositive_values} rows with a price, size or count that is not a positive number")
-    return f"{clean.path.name} not written: the stored object fails its quality checks ({'; '.join(problems)})"
+    where = f"set aside as {clean.set_aside}" if clean.set_aside else "already set aside by a concurrent run"
+    return (f"{clean.path.name} not written: the stored object fails its quality checks ({clean.problem}); the copy "
+            f"was {where}, and the next run fetches it again")
 
 
 def ingest_l2_hour(source: SourceSpec, lake: Lake, coin: str, hour: datetime, fetch: bool = True,
@@ -70,9 +63,9 @@ def ingest_l2_hour(source: SourceSpec, lake: Lake, coin: str, hour: datetime, fe
             return IngestResult(raw, None)
         cleaned = clean_l2_hour(lake, coin, hour)
     except (SourceError, CorruptObjectError) as exc:
-        return _failure(exc, raw)
-    if cleaned.status == "rejected":
-        return IngestResult(raw, cleaned, _rejection(cleaned))
+        return _failure(exc, None if isinstance(exc, StoredCopyRejected) else raw)
+    if cleaned.status == "rejected":  # the raw copy was set aside: the partition holds nothing now
+        return IngestResult(None, cleaned, _rejection(cleaned))
     return IngestResult(raw, cleaned if cleaned.status == "written" else None)
 
 
@@ -93,7 +86,7 @@ def ingest_trades_day(source: SourceSpec, lake: Lake, coin: str, listing: Binanc
             return IngestResult(raw, None)
         cleaned = clean_trades_day(lake, coin, listing, day)
     except (SourceError, CorruptObjectError) as exc:
-        return _failure(exc, raw)
-    if cleaned.status == "rejected":
-        return IngestResult(raw, cleaned, _rejection(cleaned))
+        return _failure(exc, None if isinstance(exc, StoredCopyRejected) else raw)
+    if cleaned.status == "rejected":  # the zip and CHECKSUM were set aside: the partition holds nothing now
+        return IngestResult(None, cleaned, _rejection(cleaned))
     return IngestResult(raw, cleaned if cleaned.status == "written" else None)

@@ -11,8 +11,9 @@ import pytest
 
 from hyperliquid_assets.defs.ingest.assets import binance_daily_trades, hyperliquid_l2, upstream_inventory
 from hyperliquid_assets.defs.resources import BinanceVision, HyperliquidArchive, LakeResource
-from hyperliquid_assets.demo.archive import write_demo_archive
+from hyperliquid_assets.demo.archive import compress_l2, write_demo_archive
 from hyperliquid_assets.demo.market import DemoMarketParams
+from hyperliquid_assets.formats.hyperliquid_l2 import decompress_lz4
 from hyperliquid_assets.formats.schemas import L2_BOOK_SCHEMA, TRADES_SCHEMA
 from hyperliquid_assets.inventory import Inventory, read_inventory, write_inventory
 from hyperliquid_assets.lake import Lake
@@ -178,3 +179,27 @@ def test_a_corrupt_hour_fails_by_name_while_the_good_hours_are_materialized_and_
          dg.DagsterInstance.ephemeral())
     files = lambda root: {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}  # noqa: E731
     assert files(lake_root) == files(clean_lake)
+
+
+def test_a_stored_copy_that_fails_cleaning_is_recorded_failed_not_materialized(mirror, tmp_path):
+    """A raw copy that passes the raw check but not cleaning (a NaN size) is set aside: Dagster must record neither
+    the raw nor the clean partition, and name the file and where it went."""
+    bad_mirror = tmp_path / "mirror"
+    key = "market_data/20260101/9/l2Book/BTC.lz4"
+    source = mirror / HYPERLIQUID_BUCKET / key
+    target = bad_mirror / HYPERLIQUID_BUCKET / key
+    target.parent.mkdir(parents=True)
+    lines = decompress_lz4(source.read_bytes(), key).split(b"\n")
+    value = lines[3].index(b'"sz":"') + len(b'"sz":"')  # the 4th snapshot's best bid size becomes "NaN"
+    lines[3] = lines[3][:value] + b"NaN" + lines[3][lines[3].index(b'"', value):]
+    target.write_bytes(compress_l2(b"\n".join(lines)))
+    instance = dg.DagsterInstance.ephemeral()
+    result = _run([hyperliquid_l2], _resources(bad_mirror, tmp_path / "lake"), "BTC|2026-01-01-09:00",
+                  "BTC|2026-01-01-09:00", instance)
+    assert not result.success
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data.description
+    assert "BTC|2026-01-01-09:00" in message and "NaN" in message and "set aside as" in message
+    assert _materialized(instance, "hyperliquid_l2_raw") == _materialized(instance, "l2_book") == set()
+    assert list((tmp_path / "lake").rglob("BTC.lz4.corrupt-*")) and not list((tmp_path / "lake" / "clean").rglob("*.parquet"))
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["positive_prices_and_sizes"]
+    assert not check.passed and check.metadata["failing_partitions"].value == "BTC|2026-01-01-09:00"

@@ -55,7 +55,8 @@ def _clean_metadata(result: IngestResult) -> dict:
     clean, q = result.clean, result.clean.quality
     return {"status": "written", "path": str(clean.path), "dagster/row_count": q.rows, "bytes": clean.bytes,
             "minute_coverage": round(q.coverage, 4), "times_monotonic": q.times_monotonic,
-            "crossed_books": q.crossed_books, "nonpositive_values": q.nonpositive_values}
+            "crossed_books": q.crossed_books, "nonpositive_values": q.nonpositive_values,
+            "nonfinite_values": q.nonfinite_values}
 
 
 def _outcome(partition_key: str, result: IngestResult, raw_key: str, clean_key: str, keys: set[str]) -> PartitionOutcome:
@@ -81,11 +82,12 @@ def _window_report(results: dict[str, IngestResult], raw_key: str, clean_key: st
                           "window_already_stored": statuses["already_stored"], "window_not_published": statuses["missing"]}}
     if clean_key not in keys:
         return WindowReport(metadata)
+    # Quality figures of every partition the clean step looked at, rejected ones included.
     checked = {k: r.clean.quality for k, r in results.items() if r.clean is not None and r.clean.quality is not None}
     failing = {
         "times_monotonic": [k for k, q in checked.items() if not q.times_monotonic],
         "book_not_crossed": [k for k, q in checked.items() if q.crossed_books],
-        "positive_prices_and_sizes": [k for k, q in checked.items() if q.nonpositive_values],
+        "positive_prices_and_sizes": [k for k, q in checked.items() if q.nonpositive_values or q.nonfinite_values],
     }
     checks = [
         dg.AssetCheckResult(check_name=name, passed=not failing[name],
@@ -101,7 +103,8 @@ def _window_report(results: dict[str, IngestResult], raw_key: str, clean_key: st
                   "mean_coverage": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
                   "partitions_below_threshold": ", ".join(thin)},
     ))
-    metadata[clean_key] = {"window_written": len(checked), "window_rows": sum(q.rows for q in checked.values())}
+    written = [r.clean.quality for r in results.values() if r.clean is not None and r.clean.status == "written"]
+    metadata[clean_key] = {"window_written": len(written), "window_rows": sum(q.rows for q in written)}
     return WindowReport(metadata, {clean_key: checks})
 
 
