@@ -1,17 +1,25 @@
-# Sourced by the scripts: create or reuse .venv with everything installed, and the project's environment.
+# Sourced by the scripts: create or reuse .venv with exactly what uv.lock pins, and the project's environment.
+# EXTRAS (default "test") names the optional dependency groups to install, e.g. EXTRAS="test bench".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+UV_VERSION=0.13.9
 PY="${PYTHON:-python3.11}"
-STAMP=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+EXTRAS="${EXTRAS:-test}"
+STAMP=".venv/.installed-$( (cat uv.lock; echo "$EXTRAS $UV_VERSION") | sha256sum | cut -c1-16)"
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $PY" >&2
   "$PY" -m venv .venv
 fi
 if [ ! -f "$STAMP" ]; then
-  echo "installing into .venv (uv, about 40 s)" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" >&2 || true
-  .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -e ".[test]"
+  if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" 2>&1 | grep -v "is ignored" >&2 || true
+  fi
+  echo "installing the locked dependencies into .venv (uv sync --frozen; extras: $EXTRAS)" >&2
+  extras=()
+  for extra in $EXTRAS; do extras+=(--extra "$extra"); done
+  UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_PYTHON_DOWNLOADS=never \
+    .venv/bin/uv sync --frozen --quiet --compile-bytecode --python .venv/bin/python "${extras[@]}"
   rm -f .venv/.installed-*
   touch "$STAMP"
 fi
