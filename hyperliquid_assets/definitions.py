@@ -1,6 +1,5 @@
 """The `hyperliquid_assets` code location."""
 
-from hyperliquid_assets.defs import beta_apis  # noqa: F401  (first: the beta APIs used on purpose, their warnings)
 
 import dagster as dg
 

@@ -88,6 +88,7 @@ class Settings:
     binance_base_url: str = "https://data.binance.vision"
     archive_lookback_days: int = 45  # how far back the sensor and automation look for newly published objects
     sensor_interval_s: int = 120  # seconds between the upstream sensor's ticks
+    automation: bool = True  # whether the sensors start running (off: materialize by hand or backfill only)
     model_window_days: int = 7  # days of features and labels each daily model is trained on
 
     def listing(self, coin: str) -> BinanceListing:
@@ -183,7 +184,11 @@ def load_settings(env: Mapping[str, str] = os.environ, today: date | None = None
     source = env.get("HL_SOURCE", "local")
     if source not in ("local", "remote"):
         raise _fail("HL_SOURCE", f"must be local or remote, not {source!r}")
+    automation = env.get("HL_AUTOMATION", "on")
+    if automation not in ("on", "off"):
+        raise _fail("HL_AUTOMATION", f"must be on or off, not {automation!r}")
     return Settings(
+        automation=automation == "on",
         coins=coins,
         start_date=start_date,
         listings=listings,

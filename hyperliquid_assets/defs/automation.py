@@ -13,6 +13,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from hyperliquid_assets.defs.partitions import SETTINGS
+
 
 def follows_inputs(lookback_days: int) -> dg.AutomationCondition:
     """Run a partition within the last `lookback_days` when an input partition was updated since it last ran, each
@@ -54,7 +56,7 @@ def follows_any_input() -> dg.AutomationCondition:
 asset_automation_sensor = dg.AutomationConditionSensorDefinition(
     "asset_automation",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=dg.DefaultSensorStatus.RUNNING if SETTINGS.automation else dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=30,
     description="Evaluates every asset's automation condition: raw assets fetch what the inventory newly lists, derived tables follow their inputs.",
 )

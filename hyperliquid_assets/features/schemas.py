@@ -50,3 +50,11 @@ def research_table_schema(table: str, bar: str) -> pl.Schema:
 
 
 RESEARCH_TABLES = ("book_features", "trade_flow_features", "features", "labels")
+
+# Null whenever the bar holds no trade (a quiet second has no open, close or VWAP): not a data gap.
+NULL_WITHOUT_TRADES = frozenset({"flow_open", "flow_high", "flow_low", "flow_close", "flow_vwap", "flow_imbalance"})
+
+
+def needs_previous_day(column: str) -> bool:
+    """Whether the column's window is a whole day, so it is null throughout a day without the day before."""
+    return column.endswith("_1d")

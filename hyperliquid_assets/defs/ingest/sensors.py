@@ -46,7 +46,7 @@ def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
 
 
 @dg.sensor(job=upstream_inventory_job, minimum_interval_seconds=SETTINGS.sensor_interval_s,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+           default_status=dg.DefaultSensorStatus.RUNNING if SETTINGS.automation else dg.DefaultSensorStatus.STOPPED)
 def upstream_sensor(context: dg.SensorEvaluationContext, hyperliquid_archive: HyperliquidArchive,
                     binance_vision: BinanceVision, lake: LakeResource):
     """Lists the archive (requester-pays) and probes Binance over the last HL_ARCHIVE_LOOKBACK_DAYS days, and
