@@ -1,6 +1,5 @@
 """The `hyperliquid_assets` code location."""
 
-
 import dagster as dg
 
 from hyperliquid_assets.defs.automation import asset_automation_sensor

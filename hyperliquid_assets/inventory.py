@@ -1,16 +1,17 @@
-"""What the two upstreams have published for a coin-day: the Hyperliquid archive's L2 hour objects (from a
-requester-pays listing, with their sizes) and whether Binance has the day's trades file (its CHECKSUM).
+"""What the two upstreams have published for a coin-day: which of the Hyperliquid archive's L2 hour objects exist
+(from a requester-pays listing) and whether Binance has the day's trades file (its CHECKSUM).
 
 The inventory is the root of the asset graph: the raw assets fetch only what it lists, so an hour the archive has
-not published costs no request, and the sensor refreshes it when an upstream publishes something new. The stored
-file depends only on what the upstreams hold, so taking it twice over the same upstreams writes the same bytes.
+not published costs no request, and the sensor refreshes it when an upstream publishes something new. It records
+what is published, not how big it is (a stored object is never fetched again, and a copy fixed in place upstream
+must not make the lake differ), so taking it twice over the same upstreams writes the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from hyperliquid_assets.sources.object_sources import ObjectSource
 class Inventory:
     coin: str
     day: date
-    archive_hours: dict[int, int] = field(default_factory=dict)  # hour (0-23) -> object size in bytes
+    archive_hours: tuple[int, ...] = ()  # the hours (0-23) whose object the archive holds, ascending
     binance_file: str = ""  # the day's zip key under the Binance host
     binance_checksum: str | None = None  # the CHECKSUM file's text, when the day is published
 
@@ -40,7 +41,7 @@ class Inventory:
     def to_json(self) -> bytes:
         return json.dumps(
             {"coin": self.coin, "date": self.day.isoformat(),
-             "archive_hours": {str(h): size for h, size in sorted(self.archive_hours.items())},
+             "archive_hours": list(self.archive_hours),
              "binance_file": self.binance_file, "binance_checksum": self.binance_checksum},
             indent=1, sort_keys=True,
         ).encode()
@@ -48,8 +49,7 @@ class Inventory:
     @classmethod
     def from_json(cls, text: bytes) -> Inventory:
         data = json.loads(text)
-        return cls(data["coin"], date.fromisoformat(data["date"]),
-                   {int(h): int(size) for h, size in data["archive_hours"].items()},
+        return cls(data["coin"], date.fromisoformat(data["date"]), tuple(data["archive_hours"]),
                    data["binance_file"], data["binance_checksum"])
 
 
@@ -62,7 +62,7 @@ def take_inventories(archive: ObjectSource, binance: ObjectSource, listings: dic
     for coin, listing in listings.items():
         key = binance_trades_key(listing, day)
         checksum = binance.fetch(checksum_key(key))
-        inventories[coin] = Inventory(coin, day, hours[coin], key,
+        inventories[coin] = Inventory(coin, day, tuple(sorted(hours[coin])), key,
                                       None if checksum is None else checksum.decode("ascii", errors="replace"))
     return inventories
 

@@ -10,7 +10,7 @@ from typing import Iterable
 import polars as pl
 
 from hyperliquid_assets.features.bars import BAR_TIME, BarGrid
-from hyperliquid_assets.features.schemas import NULL_WITHOUT_TRADES, needs_previous_day, research_table_schema
+from hyperliquid_assets.features.schemas import NEEDS_PREVIOUS_DAY, NULL_WITHOUT_TRADES, research_table_schema
 
 MAX_NULL_SHARE = 0.5  # a column more often null than this is worth a look (bars without trades are expected nulls)
 
@@ -41,9 +41,9 @@ def bar_grid_problem(path: Path, day: date, bar: str) -> str | None:
 def null_shares_above(null_share: dict[str, float], has_previous_day: bool,
                       limit: float = MAX_NULL_SHARE) -> dict[str, float]:
     """Columns null more often than `limit`, a warning of a gap in the data. Not counted: columns null by definition
-    when a bar has no trade, and on a day without the day before, the columns whose window is a whole day."""
+    when a bar has no trade, and on a day without the day before, the columns that need it."""
     return {name: share for name, share in null_share.items()
-            if share > limit and name not in NULL_WITHOUT_TRADES and (has_previous_day or not needs_previous_day(name))}
+            if share > limit and name not in NULL_WITHOUT_TRADES and (has_previous_day or name not in NEEDS_PREVIOUS_DAY)}
 
 
 def shared_columns_problem(labels_path: Path, feature_columns: Iterable[str]) -> str | None:

@@ -122,18 +122,16 @@ def test_the_inventory_lists_what_is_published_and_the_raw_assets_fetch_only_tha
     assert result.success
     lake = Lake(tmp_path)
     day1, day2 = read_inventory(lake, "ETH", DAY1), read_inventory(lake, "ETH", DAY2)
-    assert sorted(day1.archive_hours) == [h for h in range(24) if h != 5] and day1.binance_published
+    assert list(day1.archive_hours) == [h for h in range(24) if h != 5] and day1.binance_published
     assert len(day2.archive_hours) == 24 and not day2.binance_published
     meta = _partition_metadata(result, "upstream_inventory")
     assert (meta["ETH|2026-01-01"]["missing_hours"], meta["ETH|2026-01-02"]["binance_published"]) == ("05", False)
-    sizes = {h: (mirror / HYPERLIQUID_BUCKET / f"market_data/20260101/{h}/l2Book/ETH.lz4").stat().st_size for h in (0, 23)}
-    assert {h: day1.archive_hours[h] for h in (0, 23)} == sizes
     taken_twice = read_inventory(lake, "ETH", DAY1).to_json()
     _run([upstream_inventory], resources, "ETH|2026-01-01", "ETH|2026-01-01", instance)
     assert read_inventory(lake, "ETH", DAY1).to_json() == taken_twice  # same upstream, same bytes
 
     # An hour the mirror holds but the stored inventory does not list is not fetched: the inventory is what is read.
-    write_inventory(lake, Inventory("ETH", DAY1, {h: s for h, s in day1.archive_hours.items() if h != 6},
+    write_inventory(lake, Inventory("ETH", DAY1, tuple(h for h in day1.archive_hours if h != 6),
                                     day1.binance_file, day1.binance_checksum))
     l2 = _run([hyperliquid_l2], resources, "ETH|2026-01-01-06:00", "ETH|2026-01-01-07:00", instance)
     assert l2.success and _materialized(instance, "l2_book") == {"ETH|2026-01-01-07:00"}

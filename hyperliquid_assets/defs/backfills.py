@@ -39,6 +39,15 @@ mutation Launch($params: LaunchBackfillParams!) {
     ... on UnauthorizedError { message }
   }
 }"""
+_REEXECUTE = """
+mutation Reexecute($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
 _BACKFILL = """
 query Backfill($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -168,6 +177,14 @@ class DagsterServer:
         result = self.graphql(_LAUNCH, {"params": params})["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":
             raise RuntimeError(f"backfill not launched: {result}")
+        return result["backfillId"]
+
+    def reexecute_backfill(self, backfill_id: str, strategy: str = "FROM_FAILURE") -> str:
+        """A new backfill of the partitions that failed in `backfill_id` (and what depends on them)."""
+        result = self.graphql(_REEXECUTE, {"params": {"parentRunId": backfill_id, "strategy": strategy}})
+        result = result["reexecutePartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"backfill not re-executed: {result}")
         return result["backfillId"]
 
     def backfill(self, backfill_id: str) -> tuple[dict, list[dict]]:

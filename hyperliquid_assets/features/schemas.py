@@ -55,6 +55,6 @@ RESEARCH_TABLES = ("book_features", "trade_flow_features", "features", "labels")
 NULL_WITHOUT_TRADES = frozenset({"flow_open", "flow_high", "flow_low", "flow_close", "flow_vwap", "flow_imbalance"})
 
 
-def needs_previous_day(column: str) -> bool:
-    """Whether the column's window is a whole day, so it is null throughout a day without the day before."""
-    return column.endswith("_1d")
+# Null throughout a day without the day before: the trailing day's volatility, and VPIN (its volume bucket is sized
+# from the previous day's notional; without it a default bucket may never fill).
+NEEDS_PREVIOUS_DAY = frozenset({"book_rv_bps_1d", "flow_vpin"})

@@ -140,7 +140,7 @@ def upstream_inventory(
     lake: LakeResource,
 ) -> dg.MaterializeResult:
     """What the upstreams have published for each coin-day: the Hyperliquid archive's L2 hour objects of the day
-    (from a requester-pays listing of `market_data/YYYYMMDD/`, with sizes) and whether Binance has the day's trade
+    (from a requester-pays listing of `market_data/YYYYMMDD/`) and whether Binance has the day's trade
     file (its CHECKSUM). At `raw/inventory/coin=COIN/date=YYYY-MM-DD/inventory.json`.
 
     The root of the graph: the raw assets fetch only what it lists (an hour not published costs no request), and
@@ -160,7 +160,7 @@ def upstream_inventory(
             context.add_asset_metadata(
                 {"path": str(path), "archive_hours": len(inventory.archive_hours),
                  "missing_hours": ", ".join(f"{h:02d}" for h in missing), "binance_published": inventory.binance_published,
-                 "archive_bytes": sum(inventory.archive_hours.values()), "fingerprint": inventory.fingerprint()},
+                 "fingerprint": inventory.fingerprint()},
                 partition_key=partition_key,
             )
     return dg.MaterializeResult(metadata={"window_partitions": len(context.partition_keys)})

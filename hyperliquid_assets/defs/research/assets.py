@@ -94,8 +94,11 @@ def _materialize_days(context: dg.AssetExecutionContext, lake: Lake, table: str,
         }
         if table == "labels":
             problems["no_column_in_features"] = shared_columns_problem(written.path, research_table_schema("features", BAR))
-        # (book features note their warm-up hours, the joined table its history days; the others need no day before)
-        has_previous_day = written.notes.get("warm_up_hours", 1) > 0 and written.notes.get("history_days", 1) > 0
+        # Each table notes whether it had the day before: book features their warm-up hours, trade flow where its
+        # VPIN bucket size came from, the joined table its history days (labels need no day before).
+        notes = written.notes
+        has_previous_day = (notes.get("warm_up_hours", 1) > 0 and notes.get("history_days", 1) > 0
+                            and notes.get("vpin_bucket_source", "previous day") == "previous day")
         wide = null_shares_above(written.quality.null_share, has_previous_day)
         if wide:
             failing["null_share"].append(f"{partition_key} ({', '.join(sorted(wide))})")
