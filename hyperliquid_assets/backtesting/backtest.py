@@ -71,12 +71,13 @@ class BacktestResult:
     impact: pl.DataFrame  # notional, median_bps, p90_bps, beyond_book_share
     facts: dict[str, float | int | str] = field(default_factory=dict)
 
-    def headline_metrics(self) -> dict[str, float]:
-        """Flat '<strategy>.<metric>' and 'signal.<name>' -> float, for Dagster metadata and MLflow metrics."""
+    def headline_metrics(self, finite_only: bool = False) -> dict[str, float]:
+        """Flat '<strategy>.<metric>' and 'signal.<name>' -> float, for Dagster metadata and MLflow metrics. Some
+        are NaN where undefined (the Sharpe of flat, the hit rate without trades); `finite_only` leaves those out."""
         out = {f"{s}.{k}": v for s, metrics in self.metrics.items() for k, v in metrics.items()}
         out.update({f"signal.{k}": v for k, v in self.signal.items()})
         out["model.excess_net_pnl_vs_random"] = self.metrics[MODEL]["net_pnl"] - self.metrics[RANDOM]["net_pnl"]
-        return out
+        return {k: v for k, v in out.items() if math.isfinite(v)} if finite_only else out
 
     def daily_rows(self) -> pl.DataFrame:
         """One row per strategy of this day's metrics (coin, date, strategy, ...): the walk-forward summary's input."""

@@ -183,7 +183,7 @@ def simulate_rules(
         if filled:
             open_lots[lot_count] = (side, rules.order_notional / mid)
             heapq.heappush(exits, (min(t + holding, close) if holding else close, lot_count, False))
-            next_entry_ok = max(next_entry_ok, t + cooldown)
+            next_entry_ok = max(next_entry_ok, t + cooldown, known)
         else:
             next_entry_ok = max(next_entry_ok, t + step, known)
     return _orders_frame(sent, book, execution)
