@@ -89,6 +89,7 @@ class Settings:
     archive_lookback_days: int = 45  # how far back the sensor and automation look for newly published objects
     sensor_interval_s: int = 120  # seconds between the upstream sensor's ticks
     automation: bool = True  # whether the sensors start running (off: materialize by hand or backfill only)
+    backfill_policy: Literal["single_run", "per_partition"] = "single_run"  # runs a backfill makes of a window
     model_window_days: int = 7  # days of features and labels each daily model is trained on
 
     def listing(self, coin: str) -> BinanceListing:
@@ -187,8 +188,12 @@ def load_settings(env: Mapping[str, str] = os.environ, today: date | None = None
     automation = env.get("HL_AUTOMATION", "on")
     if automation not in ("on", "off"):
         raise _fail("HL_AUTOMATION", f"must be on or off, not {automation!r}")
+    backfill_policy = env.get("HL_BACKFILL_POLICY", "single_run")
+    if backfill_policy not in ("single_run", "per_partition"):
+        raise _fail("HL_BACKFILL_POLICY", f"must be single_run or per_partition, not {backfill_policy!r}")
     return Settings(
         automation=automation == "on",
+        backfill_policy=backfill_policy,  # type: ignore[arg-type]
         coins=coins,
         start_date=start_date,
         listings=listings,

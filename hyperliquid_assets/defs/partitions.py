@@ -12,6 +12,11 @@ from hyperliquid_assets.settings import load_settings
 
 SETTINGS = load_settings()
 
+# A backfill of months must be a few runs over partition windows (each run costs ~7 s before it does any work);
+# HL_BACKFILL_POLICY=per_partition (one run per partition) is there to measure that, or for many-worker deployments.
+BACKFILL_POLICY = (dg.BackfillPolicy.single_run() if SETTINGS.backfill_policy == "single_run"
+                   else dg.BackfillPolicy.multi_run(max_partitions_per_run=1))
+
 coin_partitions = dg.StaticPartitionsDefinition(list(SETTINGS.coins))
 hour_partitions = dg.HourlyPartitionsDefinition(start_date=f"{SETTINGS.start_date:%Y-%m-%d}-00:00")
 day_partitions = dg.DailyPartitionsDefinition(start_date=f"{SETTINGS.start_date:%Y-%m-%d}")

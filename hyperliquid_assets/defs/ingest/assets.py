@@ -12,6 +12,7 @@ import dagster as dg
 from hyperliquid_assets.defs.automation import fetches_when_published
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
+    BACKFILL_POLICY,
     SETTINGS,
     coin_and_day,
     coin_and_hour,
@@ -129,7 +130,7 @@ _FETCH = fetches_when_published(SETTINGS.archive_lookback_days)
 
 @dg.asset(
     partitions_def=coin_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
     group_name="raw",
     kinds={"s3", "https"},
     code_version=f"1|listings={_LISTINGS}",
@@ -195,7 +196,7 @@ written: its partition fails, naming the object and what is wrong.""",
     ],
     check_specs=_check_specs("l2_book", _L2_BLOCKING_CHECKS),
     can_subset=True,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
     pool="hyperliquid_archive",
     retry_policy=SOURCE_RETRY,
 )
@@ -240,7 +241,7 @@ read.""",
     ],
     check_specs=_check_specs("binance_trades", _BLOCKING_CHECKS),
     can_subset=True,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
     pool="binance_vision",
     retry_policy=SOURCE_RETRY,
 )

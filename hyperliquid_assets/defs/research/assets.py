@@ -9,6 +9,7 @@ import polars as pl
 from hyperliquid_assets.defs.automation import follows_inputs
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
+    BACKFILL_POLICY,
     SETTINGS,
     coin_and_day,
     coin_day_partitions,
@@ -134,7 +135,7 @@ def _research_asset(table: str, group: str, deps: list[dg.AssetDep], code_versio
     @dg.asset(
         name=table,
         partitions_def=coin_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         group_name=group,
         kinds={"parquet", "polars"},
         deps=deps,
