@@ -201,3 +201,22 @@ def test_a_stored_copy_that_fails_cleaning_is_recorded_failed_not_materialized(m
     assert list((tmp_path / "lake").rglob("BTC.lz4.corrupt-*")) and not list((tmp_path / "lake" / "clean").rglob("*.parquet"))
     check = {e.check_name: e for e in result.get_asset_check_evaluations()}["positive_prices_and_sizes"]
     assert not check.passed and check.metadata["failing_partitions"].value == "BTC|2026-01-01-09:00"
+
+
+def test_the_projects_own_log_lines_reach_the_dagster_event_log(mirror, tmp_path):
+    """Under the instance's python_logs setting (dagster.yaml), what the plain modules log (here: a corrupt stored
+    copy set aside before the object is fetched again) is in the run's event log, not only on a console."""
+    import yaml
+
+    from hyperliquid_assets.settings import PROJECT_ROOT
+
+    python_logs = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())["python_logs"]
+    resources = _resources(mirror, tmp_path)
+    with dg.instance_for_test(overrides={"python_logs": python_logs}) as instance:
+        assert _run([hyperliquid_l2], resources, "BTC|2026-01-01-10:00", "BTC|2026-01-01-10:00", instance).success
+        stored = Lake(tmp_path).raw_l2_path("BTC", datetime(2026, 1, 1, 10, tzinfo=timezone.utc))
+        stored.write_bytes(stored.read_bytes()[:-50])  # the stored copy is damaged after it was fetched
+        rerun = _run([hyperliquid_l2], resources, "BTC|2026-01-01-10:00", "BTC|2026-01-01-10:00", instance)
+        assert rerun.success
+        messages = [e.message for e in instance.all_logs(rerun.run_id)]
+    assert any("stored copy failed its check" in m and "set aside" in m for m in messages), messages[-20:]
