@@ -5,66 +5,90 @@ Per coin the model runs in continuous time over the whole requested window, so t
 latent state carry over every hour and day boundary. Everything is drawn from
 `SeedSequence([seed, crc32(coin), stream])`, so (seed, coin, window, params) fixes every number.
 
-The latent driver (the only thing the planted signal is made of), on a 1 s grid:
-
-    x_{n+1} = a x_n + sqrt(1 - a**2) * imbalance_scale * z_n,   a = exp(-1 s / imbalance_timescale_s)
-    I(t)    = tanh(x(t))            in (-1, 1): buying (I > 0) or selling (I < 0) pressure
+Latent states, each tanh of an OU process on a 1 s grid (x_{n+1} = a x_n + sqrt(1 - a**2) sd z_n, a = exp(-1/tau)):
+  * I(t), tau = imbalance_timescale_s (300 s), sd imbalance_scale: slow buying (I > 0) or selling pressure;
+  * P(t), tau = pressure_timescale_s (8 s), sd 1: fast order-flow pressure;
+  * S(t), tau = quote_skew_timescale_s (30 s): which side market makers quote large on; carries no signal.
 
 The Hyperliquid book, one snapshot per block (exchange time t_i; Gamma gaps, capped by a heartbeat):
   * A share `identical_book_prob` of snapshots are idle blocks: the book repeats exactly (new times only).
   * The mid M (in half ticks) moves only at touch events, k_i ~ Poisson(nu * dt_i / (1 - identical_book_prob))
-    of them in a non-idle snapshot. Touch j draws the spread after it, s_j ~ pi (P(1 tick), 2 + Poisson body,
-    geometric tail), and a mid step D_j whose magnitude (discrete Pareto in half ticks) has the parity that keeps
-    bid = (M - s) / 2 and ask = (M + s) / 2 on ticks, and whose sign is
+    of them in a non-idle snapshot. Touch j draws the spread after it, s_j ~ pi (1 tick, or 2 + Poisson body,
+    or a geometric tail), and a mid step D_j whose magnitude (discrete Pareto in half ticks) has the parity that
+    keeps bid = (M - s) / 2 and ask = (M + s) / 2 on ticks, and whose sign is
 
-        P(D_j > 0) = (1 + tilt(I(t_{i-1}))) / 2,   tilt(I) = clip(signal_strength * signal_bps_per_min * I
-                                                                      / (60 * nu * E|D| * half_tick_bps), -1, 1)
+        P(D_j > 0) = (1 + drift(t_{i-1}) / u) / 2,   drift = clip(signal_strength * (signal_bps_per_min * I
+                                                                  + pressure_bps_per_min * P), -u, u)
+        u = 60 * nu * E|D| * half_tick_bps   (bps per minute when every step goes up; ~9.5 for BTC)
 
     Given everything observable before the snapshot (book, trades, the mid's own past), the magnitude of each
     step is independent of its sign, so at signal_strength 0 the mid is a martingale and no feature of the past
-    predicts it. nu is set so the hourly volatility is `volatility_bps_per_hour`:
-    3600 * nu * E[D**2] * half_tick_bps**2 = volatility_bps_per_hour**2 (with nu = mid_moves_per_s when the
-    tick allows, else lowered).
+    predicts it. nu is set so that 3600 * nu * E[D**2] * half_tick_bps**2 = volatility_bps_per_hour**2
+    (nu = mid_moves_per_s when the tick allows, else lowered; half_tick_bps at the window's first price).
   * Best queues (per side): a fresh size when the side's price changes or at a redraw event, drawn in USD from
     a mixture of tiny / small / medium / large resting orders in which the large one's weight is multiplied by
-    (1 +- (book_tilt * I + quote_skew * S)), + for bids, - for asks, S(t) = tanh(OU) a skew that carries no
-    signal; between, size events grow or shrink the queue by exp(+-|N(0, queue_noise)|), growing with
-    probability (1 +- queue_drift * I) / 2: bids fill up and asks drain under buying pressure, so the
-    order-flow imbalance carries I. Orders at the best: 1 + Poisson.
-  * Deeper levels (archive.py): a persistent ladder on absolute ticks per side, gaps growing with depth, sizes
-    from the same kind of mixture, churned (resized, pulled, added) a few times per snapshot; no signal.
+    1 +- (book_tilt * I + pressure_tilt * P + quote_skew * S), + for bids, - for asks; between, size events
+    grow or shrink the queue by exp(+-|N(0, queue_noise)|), growing with probability (1 +- queue_drift * P) / 2:
+    bids fill up and asks drain under buying pressure. Orders at the best: 1 + Poisson.
+  * Deeper levels (archive.py): a persistent ladder on absolute ticks per side, mean gaps growing with depth
+    as level_gap_bps * (1 + level_gap_growth * d**level_gap_power), sizes from the same mixture, churned
+    (resized, pulled, added toward that profile) about once a snapshot; no signal beyond the best level.
 The recorder's receive time (outer `time`) is the exchange time plus a lognormal latency.
 
-The planted drift therefore is, exactly on average over spread states,
+The planted drift (BookPath.planted_drift, per snapshot) is therefore exactly, on average over spread states,
 
-    E[d mid / mid_0 | I, P] = signal_strength * (k * I + k_P * P) dt,  k = signal_bps_per_min / 1e4 / 60,
-                                   k_P = pressure_bps_per_min / 1e4 / 60 (BookPath.planted_drift, per snapshot)
-    E[log(mid_{t+h} / mid_t) | I_t] ~= signal_strength * k * tau * (1 - exp(-h / tau)) * I_t  (tau = timescale;
-                                          the tanh makes this approximate for large |x|)
+    E[d mid / mid_0 | I, P] = drift dt / 1e4,   drift in bps per minute as above
+    E[log(mid_{t+h} / mid_t) | I_t] ~= signal_strength * signal_bps_per_min / 60 * tau * (1 - exp(-h / tau)) * I_t
+                                        (+ the same for P with its own tau; tanh makes this approximate)
 
-It shows only noisily: in the best-level imbalance (book_imbalance_1/5/10) through the queue mixture, in the
-order-flow imbalance (book_ofi) through the queue drift, and in the Binance aggressor side (flow_imbalance_1m/5m,
-flow_signed_notional, xv_binance_signed_notional_*) through flow_tilt. Those couplings are the same at every
-strength; the strength only sets how much I moves the mid. Measured with the project's features and labels
-(1 s bars, BTC, non-overlapping samples, seeds 1-4, one day each; see test_demo_signal.py):
-{MEASURED}
+so at the default strength 0.5 the slow part moves the mid by up to ~12 bps x I over its life (7.6 bps x I in
+5 minutes) and the fast part by ~0.4 bps x P over a few seconds. It shows only noisily: in the best-level and
+near-book imbalance (book_imbalance_1/5/10, and the bid/ask depth within 5-10 bps, which hold the best queue)
+through the queue mixture; in the order-flow imbalance (book_ofi) through the pressure's queue drift and the
+tilted steps; in the Binance aggressor side (flow_imbalance_1m/5m, flow_signed_notional) through flow_tilt;
+and, as any persistent drift does, in past returns. The couplings are the same at every strength; the strength
+only sets how much I and P move the mid. Measured with the project's features and labels (1 s bars, BTC,
+non-overlapping samples, seeds 1-4 one day each, pooled; test_demo_signal.py checks the strength 0 and default
+rows):
+
+    feature             label    strength 0   0.5 (default; per day)      1.0
+    book_imbalance_1    10 s       -0.002     +0.100 (0.087 to 0.110)    +0.181
+    book_imbalance_1    1 min      -0.000     +0.161 (0.144 to 0.190)    +0.239
+    book_imbalance_1    5 min      -0.007     +0.181 (0.118 to 0.230)    +0.239
+    book_imbalance_5    1 min      -0.006     +0.120 (0.099 to 0.136)    +0.149
+    book_imbalance_10   1 min      -0.000     +0.101 (0.087 to 0.107)    +0.140
+    flow_imbalance_1m   1 min      -0.013     +0.124 (0.100 to 0.157)    +0.185
+    flow_imbalance_5m   5 min      +0.022     +0.206 (0.143 to 0.231)    +0.244
+    book_ofi            10 s       +0.004     +0.025 (0.016 to 0.038)    +0.064   (weak: needs days, not hours)
+    book_ret_bps_1m     1 min      -0.017     +0.142 (0.120 to 0.157)    +0.348   (a drift's footprint)
+    At strength 0 the largest |z| over all 189 (feature, horizon) pairs is 2.4 (z = corr * sqrt(n)).
+
+Why strength 0.5 is the default: with fees of 4.5 bps taker / 1.5 bps maker, an oracle that knows the drift and
+trades its strongest tenth over 5 minutes makes ~7 bps gross (seeds 4-5, a week each): less than a taker round
+trip (9 bps), so nobody beats flat as a taker. A ridge regression on every feature, fitted on two days and
+scored on two others, makes ~4.2 bps gross on its strongest tenth over 5 minutes, just above a maker round trip
+(3 bps); book_imbalance_1 alone makes ~2.6 bps, just below it. So a good model can just beat flat and a poor
+one cannot (one-day figures: +-1.3 bps standard error on 58 trades).
 
 Binance trades (aggregate trades, i.e. one taker order at one price):
   * Taker orders come in clusters: cluster starts are Poisson with a rate modulated by a log-normal OU
-    intensity (trade_burst_sd, trade_burst_timescale_s); a cluster has 1 + Geometric(orders_per_cluster - 1)
+    intensity (trade_burst_sd, trade_burst_timescale_s); a cluster has Geometric(mean orders_per_cluster)
     orders at lognormal gaps (median cluster_gap_ms). A cluster's side is a buy with probability
     (1 + flow_tilt * I(t)) / 2; each of its orders keeps that side with probability same_side_in_cluster.
-  * An order sweeps L levels (discrete Pareto, mean ~levels_per_order), one aggregate trade per level, all at
-    the order's time: a buy at ask, ask + step, ... (steps of mean sweep_step_bps), a sell at bid, bid - step, ...
+  * An order sweeps L levels (discrete Pareto), one aggregate trade per level, all at the order's time: a buy
+    at ask, ask + step, ... (steps of mean sweep_step_bps), a sell at bid, bid - step, ...
   * The Binance quote: bid = floor(R / tick) * tick, ask = bid + tick, with R = (Hyperliquid mid of the last
-    snapshot the recorder received by t + cross_venue_lead_s) * (1 + binance_basis_bps / 1e4). With the lead at
+    snapshot the recorder RECEIVED by t + cross_venue_lead_s) * (1 + binance_basis_bps / 1e4). With the lead at
     0 (default) a Binance trade at t knows nothing the Hyperliquid features at t do not: no cross-venue lead.
-    A positive lead gives Binance that many seconds of the Hyperliquid future (a real venue lead, as a knob).
+    A positive lead gives Binance that many seconds of the Hyperliquid future (a venue lead, as its own knob).
   * Sizes are lognormal in USD (trade_notional_usd median, trade_notional_sigma); plain-trades files split each
-    aggregate trade into 1 + Poisson(fills_per_agg_trade - 1) fills at its price and time.
+    aggregate trade into 1 + Poisson(fills_per_agg_trade - 1) fills at its price and time. The trade-flow
+    statistics are calibrated on aggregate trades (the real sample is COIN-M aggTrades), so a plain spot day,
+    aggregated back as Binance builds aggTrades, matches them; sizes are continuous in USD where COIN-M's are
+    whole $100 contracts.
 
 So with signal_strength = 0 and cross_venue_lead_s = 0 nothing in the book or the trades predicts the
-Hyperliquid mid; the tests prove it for every feature column and label horizon.
+Hyperliquid mid; the tests check every feature column against every label horizon.
 """
 
 from __future__ import annotations
@@ -98,8 +122,8 @@ class DemoMarketParams:
 
     # Planted signal.
     signal_strength: float = 0.5  # 0 = none; scales the drift the latent I puts on the mid
-    signal_bps_per_min: float = 6.0  # mid drift in bps per minute at |I| = 1 and signal_strength = 1
-    imbalance_timescale_s: float = 120.0  # mean-reversion time of the latent OU state
+    signal_bps_per_min: float = 4.8  # mid drift in bps per minute at |I| = 1 and signal_strength = 1
+    imbalance_timescale_s: float = 300.0  # mean-reversion time of the latent OU state
     imbalance_scale: float = 1.0  # stationary sd of the OU state x; I = tanh(x)
     pressure_bps_per_min: float = 6.0  # drift at |P| = 1 and strength 1 from the fast order-flow pressure P
     pressure_timescale_s: float = 8.0  # mean-reversion time of P's OU state (stationary sd 1)
