@@ -75,7 +75,8 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nDemo archive: {','.join(coins)} x {args.days} days from {start}: {summary}")
     for name, times in runs.items():
-        print(f"  {name:9s} {median[name]:7.2f} s  (min {min(times):6.2f}, runs {', '.join(f'{t:.2f}' for t in times)})")
+        each = ", ".join(f"{t:.2f}" for t in times)
+        print(f"  {name:9s} {median[name]:7.2f} s  (min {min(times):6.2f}, runs {each})")
     verdict = "meets" if ratio <= 1.0 else "MISSES"
     print(f"  generate / ingest = {ratio:.2f}x  ({verdict} the <= 1x target); load average {load}")
 

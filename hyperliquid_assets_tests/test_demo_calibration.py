@@ -15,7 +15,8 @@ import pytest
 from hyperliquid_assets.cli import main as cli_main
 from hyperliquid_assets.demo import calibration
 from hyperliquid_assets.demo.archive import iter_l2_hours
-from hyperliquid_assets.demo.market import DemoMarketParams, simulate_book, simulate_trades
+from hyperliquid_assets.demo.market import DemoMarketParams, simulate_book
+from hyperliquid_assets.demo.trades import simulate_trades
 from hyperliquid_assets.formats.hyperliquid_l2 import parse_l2_json_lines
 from hyperliquid_assets.settings import DEFAULT_LISTINGS, BinanceListing
 from hyperliquid_assets_tests.conftest import REAL_COINM_DAY, REAL_L2_HOUR

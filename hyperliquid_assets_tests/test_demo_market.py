@@ -26,12 +26,11 @@ from hyperliquid_assets.demo.market import (
     _LEAD_MS,
     PRESSURE_STREAM,
     DemoMarketParams,
-    binance_steps,
     epoch_ms,
     simulate_book,
     simulate_latent,
-    simulate_trades,
 )
+from hyperliquid_assets.demo.trades import binance_steps, simulate_trades
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.layout import binance_trades_key, checksum_key, l2_book_key
 from hyperliquid_assets_tests.conftest import REAL_L2_HOUR

@@ -4,17 +4,17 @@ lead when that knob is on, and the planted signal in the documented features at 
 
 Family-wise rule for "no feature predicts any label": each (feature column, label horizon) pair is one
 comparison, its correlation pooled over four seeds (one day each) on non-overlapping samples (every h-th bar),
-z = corr * sqrt(n). With m pairs (about 190), requiring every |z| < 3 would fail by chance in up to
-m * 0.27% = 50% of runs, so the rule is: every |z| below the Bonferroni bound for a 1% family-wise error
-(about 4.0), and no more pairs beyond 3 than the 99% quantile of their count if the pairs were independent
-(3; correlated columns make such pairs come in clusters, so this half of the rule is the stricter one).
+z = corr * sqrt(n). With m pairs (189), requiring every |z| < 3 would fail by chance in up to 40% of runs
+(0.5 pairs beyond 3 expected, if independent), so the rule is: every |z| below the Bonferroni bound for a 1%
+family-wise error (4.04), and no more pairs beyond 3 than the 99% quantile of their count if the pairs were
+independent (3; correlated columns make such pairs come in clusters, so this half of the rule is the stricter
+one). Measured (seeds 1-4): largest |z| 2.4, no pair beyond 3.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from hyperliquid_assets.demo.market import DemoMarketParams

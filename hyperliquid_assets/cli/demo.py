@@ -16,7 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--start", help="first day (default HL_START_DATE)")
     demo.add_argument("--days", type=int, default=2)
     demo.add_argument("--coins", help="comma-separated (default HL_COINS)")
-    demo.add_argument("--signal-strength", type=float, default=0.5, help="planted signal; 0 = none (see demo/market.py)")
+    demo.add_argument("--signal-strength", type=float, default=0.5,
+                      help="planted signal; 0 = none (see demo/market.py)")
     demo.add_argument("--cross-venue-lead", type=float, default=0.0, metavar="SECONDS",
                       help="Binance sees the Hyperliquid mid this many seconds early; 0 = no lead")
     demo.add_argument("--seed", type=int, default=7)

@@ -38,13 +38,12 @@ from hyperliquid_assets.demo.market import (
     RENDER_STREAM,
     BookPath,
     DemoMarketParams,
-    TradePath,
     coin_rng,
     epoch_ms,
     queue_usd,
     simulate_book,
-    simulate_trades,
 )
+from hyperliquid_assets.demo.trades import TradePath, simulate_trades
 from hyperliquid_assets.lake import write_bytes_atomic
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.layout import (
