@@ -22,7 +22,15 @@ from hyperliquid_assets.demo.archive import (
     write_demo_archive,
     write_l2_hour,
 )
-from hyperliquid_assets.demo.market import DemoMarketParams, binance_steps, simulate_book
+from hyperliquid_assets.demo.market import (
+    _LEAD_MS,
+    PRESSURE_STREAM,
+    DemoMarketParams,
+    epoch_ms,
+    simulate_book,
+    simulate_latent,
+)
+from hyperliquid_assets.demo.trades import binance_steps, simulate_trades
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.layout import binance_trades_key, checksum_key, l2_book_key
 from hyperliquid_assets_tests.conftest import REAL_L2_HOUR
@@ -85,14 +93,6 @@ def _parse_l2(paths: list[Path]) -> dict[str, np.ndarray]:
     b, a, bs, az = map(np.array, (bid, ask, bsz, asz))
     return {"inner_ms": np.array(inner, dtype=np.int64), "outer_ns": np.array(outer, dtype="datetime64[ns]").astype(
         np.int64), "mid": (b + a) / 2, "imbalance": (bs - az) / (bs + az)}
-
-
-def _forward_corr(inner_ms: np.ndarray, mid: np.ndarray, imbalance: np.ndarray, horizon_s: float = 300) -> float:
-    t = inner_ms / 1000
-    ahead = np.searchsorted(t, t + horizon_s)
-    ok = ahead < len(t)
-    returns = np.log(mid[ahead[ok]]) - np.log(mid[ok])
-    return float(np.corrcoef(imbalance[ok], returns)[0, 1])
 
 
 def _key_tree(value):
@@ -264,23 +264,47 @@ def test_write_binance_day_every_market_and_kind(tmp_path, market, kind):
     assert all(float(r[2]) > 0 for r in rows)
 
 
-def test_aggressor_prints_at_the_binance_bid_or_ask(archive):
-    """Every trade of day 2 sits at the quote implied by the written Hyperliquid book at that moment."""
-    root, _ = archive
-    book = _parse_l2([_l2_path(root, "BTC", hour) for hour in _hours(START)[20:]])
-    rows = _rows(_member(_zip_path(root, "BTC", START + timedelta(days=1))))
-    time_us = np.array([int(r[4]) for r in rows])
-    price = np.array([float(r[1]) for r in rows])
-    buyer_took_ask = np.array([r[5] == "False" for r in rows])
-    at = np.searchsorted(book["inner_ms"] * 1000, time_us, side="right") - 1
+@pytest.mark.parametrize("lead_s", [0.0, 3.0])
+def test_binance_prints_at_quotes_from_books_received_by_then(tmp_path, lead_s):
+    """A taker order prints its first level at the Binance ask (buy) or bid (sell) implied by the Hyperliquid
+    book the recorder had RECEIVED by the trade time (plus the lead knob), and its further levels beyond it:
+    with no lead, Binance knows nothing the Hyperliquid features at that time do not."""
+    start = datetime(2026, 3, 2)
+    params = replace(DemoMarketParams(), cross_venue_lead_s=lead_s, trades_per_hour=3_000)
+    listing = BinanceListing("BTCUSDT", "spot", "aggTrades")
+    book = simulate_book("BTC", start, start + timedelta(hours=2), params, 4)
+    trades = simulate_trades(book, listing, params, 4)
+    scale = 10**trades.price_decimals
+    t_ns = trades.time_us * 1000 + round(lead_s * 1e9)
+    at = np.searchsorted(book.received_ns, t_ns, side="right") - 1
     assert at.min() >= 0
-    quote_mid = book["mid"][at] * (1 + FAST.binance_basis_bps / 1e4)
-    tick, _ = binance_steps(LISTINGS["BTC"], float(quote_mid[0]))
-    above = price - quote_mid
-    eps = 1e-6
-    assert np.all((above[buyer_took_ask] > -eps) & (above[buyer_took_ask] <= tick + eps)), "buys at the ask"
-    assert np.all((above[~buyer_took_ask] <= eps) & (above[~buyer_took_ask] > -tick - eps)), "sells at the bid"
-    assert 0.3 < buyer_took_ask.mean() < 0.7
+    reference = book.mid[at] * (1 + params.binance_basis_bps / 1e4)
+    bid = np.floor(reference * scale / trades.tick_units) * trades.tick_units
+    buy = ~trades.is_buyer_maker
+    first = np.concatenate([[True], (np.diff(trades.time_us) != 0) | (np.diff(buy) != 0)])  # one taker order
+    assert np.array_equal(trades.bid, bid) and np.array_equal(trades.ask, bid + trades.tick_units)
+    assert np.array_equal(trades.price[first & buy], trades.ask[first & buy]), "a buy starts at the ask"
+    assert np.array_equal(trades.price[first & ~buy], trades.bid[first & ~buy]), "a sell starts at the bid"
+    assert np.all(trades.price[buy] >= trades.ask[buy]) and np.all(trades.price[~buy] <= trades.bid[~buy])
+    assert (~first).mean() > 0.3, "taker orders sweep several levels"
+    # An earlier (exchange-time) book would differ: the quote is tied to receive time, not exchange time.
+    by_exchange = np.searchsorted(book.exchange_ms * 1_000_000, t_ns, side="right") - 1
+    assert (book.mid[by_exchange] != book.mid[at]).mean() > 0.05
+
+
+def test_plain_trades_split_aggregates_into_fills(tmp_path):
+    """A plain-trades day has fills_per_agg_trade rows per aggregate trade: same time, side and price."""
+    start = datetime(2026, 3, 2)
+    book = simulate_book("ETH", start, start + timedelta(hours=1), DemoMarketParams(), 2)
+    plain = simulate_trades(book, BinanceListing("ETHUSDT", "spot", "trades"), DemoMarketParams(), 2)
+    aggregated = simulate_trades(book, BinanceListing("ETHUSDT", "spot", "aggTrades"), DemoMarketParams(), 2)
+    fills = aggregated.last_trade_id - aggregated.first_trade_id + 1
+    assert len(plain) == fills.sum()
+    assert np.array_equal(np.repeat(aggregated.price, fills), plain.price)
+    assert np.array_equal(np.repeat(aggregated.time_us, fills), plain.time_us)
+    owner = np.repeat(np.arange(len(aggregated)), fills)
+    assert np.array_equal(np.bincount(owner, weights=plain.qty).astype(np.int64), aggregated.qty)
+    assert 2.0 < fills.mean() < 2.6 and plain.qty.min() > 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -329,7 +353,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(archive, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The planted signal
+# The price process and the planted drift, as market.py documents them
 
 
 def _write_hours(root: Path, coin: str, start: datetime, hours: int, params: DemoMarketParams, seed: int) -> list[Path]:
@@ -341,43 +365,79 @@ def _write_hours(root: Path, coin: str, start: datetime, hours: int, params: Dem
     return paths
 
 
-def test_signal_is_in_the_written_files(tmp_path):
-    """4 h of 2 s snapshots, parsed back from the .lz4 files: imbalance predicts the 5-minute mid return only when
-    the signal is on (measured, seed 2: 0.40 at strength 1, -0.08 at 0; 4 h spans only ~50 independent windows,
-    hence the loose bound at 0, which the week-long test below tightens)."""
+@pytest.fixture(scope="module")
+def week():
+    """A week of BTC top of book at strength 0 and at 1 (same seed: the same snapshots, spreads and queues)."""
     start = datetime(2026, 2, 1)
-    corr = {}
-    for strength in (0.0, 1.0):
-        params = DemoMarketParams(signal_strength=strength)
-        book = _parse_l2(_write_hours(tmp_path / str(strength), "ETH", start, 4, params, seed=2))
-        assert len(book["mid"]) > 6_000
-        corr[strength] = _forward_corr(book["inner_ms"], book["mid"], book["imbalance"])
-    assert corr[1.0] > 0.25, corr
-    assert abs(corr[0.0]) < 0.15, corr
-    assert corr[1.0] - corr[0.0] > 0.2, corr
+    return {s: simulate_book("BTC", start, start + timedelta(days=7), DemoMarketParams(signal_strength=s), 4)
+            for s in (0.0, 1.0)}
 
 
-def test_signal_strength_over_a_week(tmp_path):
-    """A week of top of book (the arrays the files are written from; measured, seed 4: 0.35 / 0.22 / -0.02 at
-    strength 1 / 0.5 / 0)."""
+def _steps_bps(book) -> np.ndarray:
+    """Mid steps in bps of the window's first price (the units market.py sets drift and volatility in)."""
+    return np.diff(book.mid) / book.mid[0] * 1e4
+
+
+def test_volatility_and_cadence_are_the_parameters(week):
+    book = week[0.0]
+    params = DemoMarketParams()
+    hours = (book.exchange_ms[-1] - book.exchange_ms[0]) / 3.6e6
+    realized = np.sqrt(np.sum(_steps_bps(book) ** 2) / hours)
+    assert realized == pytest.approx(params.volatility_bps_per_hour, rel=0.05)
+    assert np.mean(np.diff(book.exchange_ms)) / 1e3 == pytest.approx(params.snapshot_gap_s, rel=0.02)
+    assert book.identical.mean() == pytest.approx(params.identical_book_prob, abs=0.005)
+    assert np.all(book.ask_px > book.bid_px)
+
+
+def test_mid_steps_are_symmetric_at_strength_zero(week):
+    """Given the state before it (spread, queues, the last step), a step of the mid is as likely up as down."""
+    book = week[0.0]
+    steps = _steps_bps(book)
+    spread = (book.ask_px - book.bid_px)[:-1] // book.tick_units
+    imbalance = book.imbalance[:-1]
+    moved = steps != 0
+    for name, condition in [("one-tick spread", spread == 1), ("wide spread", spread >= 4),
+                            ("bid-heavy", imbalance > 0.9), ("ask-heavy", imbalance < -0.9),
+                            ("after an up step", np.concatenate([[False], steps[:-1] > 0])),
+                            ("after a down step", np.concatenate([[False], steps[:-1] < 0]))]:
+        ups = np.sum(moved & condition & (steps > 0))
+        count = np.sum(moved & condition)
+        assert abs(ups / count - 0.5) < 3.5 * 0.5 / np.sqrt(count), (name, ups / count, count)
+
+
+def test_planted_drift_is_the_documented_rate(week):
+    """Per snapshot, E[d log mid] = planted_drift (bps/min) x dt: the regression slope of the realised step on
+    drift x dt is 1; the drift is strength x (signal_bps_per_min x I + pressure_bps_per_min x P)."""
+    book, params = week[1.0], DemoMarketParams()
+    dt_min = np.diff(book.exchange_ms) / 60_000
+    expected = book.planted_drift[:-1] * dt_min
+    steps = _steps_bps(book)
+    slope = float(expected @ steps / (expected @ expected))
+    error = float(np.std(steps - slope * expected) / np.sqrt(expected @ expected))
+    assert abs(slope - 1) < max(4 * error, 0.03), (slope, error)
+    start_ms = epoch_ms(datetime(2026, 2, 1)) - _LEAD_MS
+    pressure = simulate_latent("BTC", start_ms, epoch_ms(datetime(2026, 2, 8)), params.pressure_timescale_s, 1.0, 4,
+                               PRESSURE_STREAM).at(book.exchange_ms)
+    documented = 1.0 * (params.signal_bps_per_min * book.latent_imbalance + params.pressure_bps_per_min * pressure)
+    # Clipped only where every mid step would have to go one way (~9.5 bps/min for BTC at these defaults).
+    unclipped = np.abs(documented) < 9.0
+    assert unclipped.mean() > 0.85 and np.allclose(book.planted_drift[unclipped], documented[unclipped])
+    assert np.all(np.abs(book.planted_drift) <= np.abs(documented) + 1e-9)
+    assert np.all(week[0.0].planted_drift == 0)
+
+
+def test_arrays_are_what_the_files_say(tmp_path):
+    """The top of book parsed back from the written hours is the simulated one, and some hours open, as in the
+    archive, with a snapshot the exchange stamped before the hour."""
     start = datetime(2026, 2, 1)
-    corr = {}
-    for strength in (0.0, 0.5, 1.0):
-        book = simulate_book("BTC", start, start + timedelta(days=7), DemoMarketParams(signal_strength=strength), 4)
-        corr[strength] = _forward_corr(book.exchange_ms, book.mid, book.imbalance)
-    assert abs(corr[0.0]) < 0.05, corr
-    assert 0.15 < corr[0.5] < corr[1.0], corr
-    assert corr[1.0] > 0.3, corr
-    # As in the archive, some hours open with a snapshot the exchange stamped before the hour.
-    hours = np.arange(book.received_ns[0] // 3_600_000_000_000 + 1, book.received_ns[-1] // 3_600_000_000_000)
-    first = np.searchsorted(book.received_ns, hours * 3_600_000_000_000)
-    early = book.exchange_ms[first] < hours * 3_600_000
-    assert 0.05 < early.mean() < 0.6
-    # The arrays are what the files say: first hours' top of book, parsed back.
-    book = simulate_book("BTC", start, start + timedelta(hours=2), DemoMarketParams(signal_strength=1.0), 4)
-    parsed = _parse_l2(_write_hours(tmp_path, "BTC", start, 2, DemoMarketParams(signal_strength=1.0), 4))
+    params = DemoMarketParams(signal_strength=1.0)
+    book = simulate_book("BTC", start, start + timedelta(hours=3), params, 4)
+    parsed = _parse_l2(_write_hours(tmp_path, "BTC", start, 3, params, 4))
     assert np.array_equal(parsed["inner_ms"], book.exchange_ms) and np.array_equal(parsed["outer_ns"], book.received_ns)
     assert np.allclose(parsed["mid"], book.mid) and np.allclose(parsed["imbalance"], book.imbalance)
+    hours = np.arange(book.received_ns[0] // 3_600_000_000_000 + 1, book.received_ns[-1] // 3_600_000_000_000 + 1)
+    first = np.searchsorted(book.received_ns, hours * 3_600_000_000_000)
+    assert np.any(book.exchange_ms[first] < hours * 3_600_000)
 
 
 # ----------------------------------------------------------------------------------------------------------------

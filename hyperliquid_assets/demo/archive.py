@@ -17,6 +17,7 @@ import bisect
 import hashlib
 import io
 import logging
+import math
 import random
 import struct
 import zipfile
@@ -37,12 +38,12 @@ from hyperliquid_assets.demo.market import (
     RENDER_STREAM,
     BookPath,
     DemoMarketParams,
-    TradePath,
     coin_rng,
     epoch_ms,
+    queue_usd,
     simulate_book,
-    simulate_trades,
 )
+from hyperliquid_assets.demo.trades import TradePath, simulate_trades
 from hyperliquid_assets.lake import write_bytes_atomic
 from hyperliquid_assets.settings import BinanceListing
 from hyperliquid_assets.sources.layout import (
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 _MS_PER_HOUR = 3_600_000
 _MAX_LEVELS = 20
-_POOL_DEPTHS, _POOL_BITS = 40, 9  # size pools: 40 depths x 512 sizes
+_POOL_DEPTHS, _POOL_BITS = 40, 12  # pools: 4096 resting orders; gaps for 40 depths x 4096
 _SPOT_US_FROM = date(2025, 1, 1)  # Binance spot files switched from ms to us timestamps on this day
 _HEADERS = {
     ("usdm", "trades"): "id,price,qty,quote_qty,time,is_buyer_maker",
@@ -110,39 +111,41 @@ def _atomic_write(path: Path, data: bytes) -> int:
 
 @dataclass(frozen=True)
 class _Pools:
-    """Pre-drawn random pieces of deep levels, indexed [depth][random bits]: drawing from pools instead of
-    sampling and formatting each new level keeps rendering at a few microseconds a side."""
+    """Pre-drawn random pieces of deeper levels: drawing from pools instead of sampling and formatting each new
+    level keeps rendering at a few microseconds a side."""
 
-    tails: list[list[str]]  # `","sz":"...","n":k}` with a size that decays with depth
-    gaps: list[list[int]]  # ticks to the next level, wider with depth
-    churn: list[int]  # how many deeper levels get resized in one snapshot
+    tails: list[str]  # `","sz":"...","n":k}`: a resting order's size and order count
+    gaps: list[list[int]]  # [depth][random bits]: ticks to the next level, wider with depth
+    mean_gap: list[float]  # [depth]: the mean of those gaps
 
 
 def _pools(book: BookPath, params: DemoMarketParams, rng: np.random.Generator) -> _Pools:
-    shape = (_POOL_DEPTHS, 1 << _POOL_BITS)
+    count = 1 << _POOL_BITS
     lots_per_usd = 10**book.size_decimals / float(book.mid[0])
+    weights = np.broadcast_to(np.asarray(params.level_queue_weights, dtype=float),
+                              (count, len(params.level_queue_weights)))
+    lots = np.maximum(np.rint(queue_usd(rng, weights / weights.sum(axis=1, keepdims=True), params) * lots_per_usd), 1)
+    orders = rng.geometric(1.0 / (1.0 + params.level_orders_extra), count)
+    tails = [f'","sz":"{_decimal(int(q), book.size_decimals)}","n":{int(k)}}}' for q, k in zip(lots.tolist(),
+                                                                                            orders.tolist())]
     depth = np.arange(_POOL_DEPTHS)[:, None]
-    notional = params.level_notional_usd * np.exp(-depth / params.depth_decay_levels)
-    lots = np.maximum(np.rint(notional * rng.lognormal(0.0, 1.0, shape) * lots_per_usd), 1)
-    orders = 1 + (rng.random(shape) < 0.35) + (rng.random(shape) < 0.1)
-    tails = [
-        [f'","sz":"{_decimal(int(q), book.size_decimals)}","n":{int(k)}}}' for q, k in zip(row_q, row_k)]
-        for row_q, row_k in zip(lots.tolist(), orders.tolist())
-    ]
-    mean_gap = np.maximum(params.level_gap_ticks * (1.0 + 0.1 * depth) - 1.0, 1e-9)
-    gaps = (1 + np.floor(rng.exponential(1.0, shape) * mean_gap)).astype(np.int64).tolist()
-    churn = np.rint(rng.exponential(params.level_updates_per_snapshot, shape[1])).astype(np.int64).tolist()
-    return _Pools(tails, gaps, churn)
+    tick_bps = book.tick / float(book.mid[0]) * 1e4
+    growth = 1.0 + params.level_gap_growth * depth.astype(float) ** params.level_gap_power
+    mean_gap = np.maximum(params.level_gap_bps / tick_bps, 1.0) * growth
+    gaps = (1 + np.floor(rng.exponential(1.0, (_POOL_DEPTHS, count)) * np.maximum(mean_gap - 1.0, 1e-9)))
+    return _Pools(tails, gaps.astype(np.int64).tolist(), mean_gap[:, 0].tolist())
 
 
 class _Ladder:
     """One side of the book as resting levels on absolute ticks, kept from snapshot to snapshot.
 
     Keys grow away from the touch (bid key = -tick, ask key = +tick), so both sides share the code. The best level
-    comes from the BookPath; the others persist, get resized now and then, and are refilled when the touch moves.
+    comes from the BookPath; the others persist, get resized, pulled and added now and then (the path's churn
+    counts), and the space a touch leaves behind is refilled, as market makers re-quote near the top.
     """
 
-    def __init__(self, sign: int, book: BookPath, pools: _Pools, rnd: random.Random) -> None:
+    def __init__(self, sign: int, book: BookPath, pools: _Pools, rnd: random.Random, params: DemoMarketParams
+                 ) -> None:
         self.sign = sign
         self.rnd = rnd
         self.pools = pools
@@ -153,15 +156,24 @@ class _Ladder:
         self.text: dict[int, str] = {}
         self.best: int | None = None
         self.px_text: dict[int, str] = {}
+        self.requote = params.requote_prob
+        self.resize = params.level_resize_share
+        self.shown_text = ""
+        self.shown_state: tuple[int, int, int, int] | None = None
 
     def _px(self, key: int) -> str:
         text = self.px_text.get(key)
         if text is None:
+            if len(self.px_text) > 50_000:
+                self.px_text.clear()
             text = self.px_text[key] = '{"px":"' + _decimal(abs(key) * self.tick_units, self.price_decimals)
         return text
 
-    def render(self, best_tick: int, lots: int, orders: int, visible: int) -> str:
+    def render(self, best_tick: int, lots: int, orders: int, visible: int, churn: int) -> str:
         """The side's levels (best first, at most `visible`) as JSON objects joined by commas."""
+        state = (best_tick, lots, orders, visible)
+        if not churn and state == self.shown_state:
+            return self.shown_text  # nothing on this side changed
         keys, text, px = self.keys, self.text, self._px
         bits = self.rnd.getrandbits
         tails, gaps = self.pools.tails, self.pools.gaps
@@ -173,52 +185,60 @@ class _Ladder:
                 for key in keys[:cut]:
                     del text[key]
                 del keys[:cut]
+            elif keys and self.rnd.random() < self.requote:
+                # The touch moved inward: often the old best's owner re-quoted rather than joined.
+                del text[keys[0]]
+                del keys[0]
             if not keys or keys[0] != best:
                 keys.insert(0, best)
-            # Refill the space the touch moved into: near the top the book is dense.
             limit = keys[1] if len(keys) > 1 else best + 10**12
             new: list[int] = []
             key = best + gaps[0][bits(_POOL_BITS)]
             while key < limit and len(new) < visible:
                 new.append(key)
-                depth = len(new)
-                text[key] = px(key) + tails[depth][bits(_POOL_BITS)]
-                key += gaps[depth][bits(_POOL_BITS)]
+                text[key] = px(key) + tails[bits(_POOL_BITS)]
+                key += gaps[len(new)][bits(_POOL_BITS)]
             keys[1:1] = new
             self.best = best
-        text[best] = f'{px(best)}","sz":"{_decimal(lots, self.size_decimals)}","n":{orders}}}'
+        if self.shown_state is None or self.shown_state[:3] != state[:3]:
+            text[best] = f'{px(best)}","sz":"{_decimal(lots, self.size_decimals)}","n":{orders}}}'
         size = len(keys)
         if size < visible + 4:
             key = keys[-1]
             while size < visible + 8:
-                depth = size if size < deepest else deepest
-                key += gaps[depth][bits(_POOL_BITS)]
+                key += gaps[size if size < deepest else deepest][bits(_POOL_BITS)]
                 keys.append(key)
-                text[key] = px(key) + tails[depth][bits(_POOL_BITS)]
+                text[key] = px(key) + tails[bits(_POOL_BITS)]
                 size += 1
-        elif size > 8 * _MAX_LEVELS:
-            # Levels the price walked away from pile up behind the visible ones; forget the far ones.
-            for key in keys[3 * _MAX_LEVELS :]:
+        elif size > visible + 16:
+            # Levels beyond the visible ones are re-drawn from the depth profile when they come into view.
+            for key in keys[visible + 8 :]:
                 del text[key]
-            del keys[3 * _MAX_LEVELS :]
+            del keys[visible + 8 :]
         shown = visible if visible < len(keys) else len(keys)
-        # Churn among the deeper visible levels: resizes, and now and then one is pulled or a new one appears.
-        if shown > 2:
+        if churn and shown > 2:
             random_ = self.rnd.random
-            for _ in range(self.pools.churn[bits(_POOL_BITS)]):
+            mean_gap = self.pools.mean_gap
+            for _ in range(churn):
                 j = 1 + int(random_() * (shown - 1))
-                text[keys[j]] = px(keys[j]) + tails[j][bits(_POOL_BITS)]
-            if random_() < 0.08:
-                j = 1 + int(random_() * (shown - 1))
-                del text[keys[j]]
-                del keys[j]
-            if random_() < 0.08:
-                j = 1 + int(random_() * (shown - 2))
-                if keys[j] - keys[j - 1] > 1:
-                    key = keys[j - 1] + 1 + int(random_() * (keys[j] - keys[j - 1] - 1))
+                if random_() < self.resize:
+                    text[keys[j]] = px(keys[j]) + tails[bits(_POOL_BITS)]
+                    continue
+                # Pulls and adds keep the depth profile: a gap wider than usual for its depth tends to be split,
+                # a narrow one tends to lose its level.
+                gap = keys[j] - keys[j - 1]
+                if gap > 1 and gap > mean_gap[j - 1] * -math.log(1.0 - random_()):
+                    key = keys[j - 1] + 1 + int(random_() * (gap - 1))
                     keys.insert(j, key)
-                    text[key] = px(key) + tails[j][bits(_POOL_BITS)]
-        return ",".join([text[key] for key in keys[:visible]])
+                    text[key] = px(key) + tails[bits(_POOL_BITS)]
+                    shown = min(shown + 1, visible)
+                elif shown > 3:
+                    del text[keys[j]]
+                    del keys[j]
+                    shown -= 1
+        self.shown_state = state
+        self.shown_text = ",".join([text[key] for key in keys[:visible]])
+        return self.shown_text
 
 
 def iter_l2_hours(
@@ -233,8 +253,8 @@ def iter_l2_hours(
     rng = coin_rng(seed, book.coin, RENDER_STREAM)
     rnd = random.Random(int(rng.integers(2**63)))
     pools = _pools(book, params, rng)
-    bids = _Ladder(-1, book, pools, rnd)
-    asks = _Ladder(1, book, pools, rnd)
+    bids = _Ladder(-1, book, pools, rnd, params)
+    asks = _Ladder(1, book, pools, rnd, params)
     levels = params.levels
     thin = params.thin_side_prob
 
@@ -250,7 +270,9 @@ def iter_l2_hours(
     ask_ticks = (book.ask_px // tick_units).tolist()
     bid_sz, ask_sz = book.bid_sz.tolist(), book.ask_sz.tolist()
     bid_n, ask_n = book.bid_n.tolist(), book.ask_n.tolist()
+    bid_churn, ask_churn = book.bid_churn.tolist(), book.ask_churn.tolist()
     identical = book.identical.tolist()
+    random_ = rnd.random
 
     head = '{"time":"'
     middle = f'","ver_num":1,"raw":{{"channel":"l2Book","data":{{"coin":"{book.coin}","time":'
@@ -265,10 +287,10 @@ def iter_l2_hours(
         lines = []
         for i in range(lo, hi):
             if not identical[i] or not levels_text:
-                nb = levels if rnd.random() >= thin else min(levels, rnd.randint(5, max(5, levels - 1)))
-                na = levels if rnd.random() >= thin else min(levels, rnd.randint(5, max(5, levels - 1)))
-                b = bids.render(bid_ticks[i], bid_sz[i], bid_n[i], nb)
-                a = asks.render(ask_ticks[i], ask_sz[i], ask_n[i], na)
+                nb = levels if random_() >= thin else min(levels, rnd.randint(5, max(5, levels - 1)))
+                na = levels if random_() >= thin else min(levels, rnd.randint(5, max(5, levels - 1)))
+                b = bids.render(bid_ticks[i], bid_sz[i], bid_n[i], nb, bid_churn[i])
+                a = asks.render(ask_ticks[i], ask_sz[i], ask_n[i], na, ask_churn[i])
                 levels_text = f',"levels":[[{b}],[{a}]]}}}}}}\n'
             lines.append(f"{head}{outer_list[i]}{middle}{inner_list[i]}{levels_text}")
         hour = datetime.fromtimestamp((first + h) * 3600, tz=timezone.utc).replace(tzinfo=None)
