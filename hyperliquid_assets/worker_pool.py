@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 
-DEFAULT_PRELOAD = ("polars", "lz4.frame", "msgspec", "hyperliquid_assets.raw_objects", "hyperliquid_assets.clean_tables")
+DEFAULT_PRELOAD = (
+    "polars", "lz4.frame", "msgspec", "hyperliquid_assets.raw_objects", "hyperliquid_assets.clean_tables",
+)
 # Read by polars (its pool), Arrow and BLAS/OpenMP libraries when they start their thread pools.
 _THREAD_VARIABLES = ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS",
                      "MKL_NUM_THREADS")
@@ -102,8 +105,6 @@ def _limit_threads(threads: int) -> None:
     it is already loaded."""
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    import sys
-
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].set_cpu_count(threads)
         sys.modules["pyarrow"].set_io_thread_count(threads)
@@ -114,7 +115,8 @@ def _executor(workers: int, threads: int, preload: tuple[str, ...]) -> ProcessPo
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    server_running = forkserver._forkserver._forkserver_pid is not None  # type: ignore[attr-defined]
+    server = getattr(forkserver, "_forkserver", None)  # multiprocessing's fork server of this process, if started
+    server_running = getattr(server, "_forkserver_pid", None) is not None
     if server_running and _fork_server_threads != threads:
         log.info("fork server runs with %s threads per worker, not %d: spawning workers", _fork_server_threads, threads)
         context = multiprocessing.get_context("spawn")

@@ -6,9 +6,10 @@ What varies between files and is normalized here: a header row or none (spot nev
 and COIN-M quantities in contracts.
 
 What a valid file is: a zip with one member whose size and CRC-32 match, holding UTF-8 CSV lines; an optional
-header row naming at least trade id, price, quantity, time and is_buyer_maker; every row has every column, none
-empty, no double quote and no carriage return but in CRLF line ends; ids and times are integers (polars' grammar: optional sign and leading spaces), times non-negative epoch
-values; prices and quantities are decimal numbers, and NaN or infinities are transcribed as such (quality.py's
+header row (a first line that does not start with a digit) naming each column once and at least trade id, price,
+quantity, time and is_buyer_maker; every row has every column, none empty; no double quote, and no carriage return
+but in CRLF line ends; ids and times are integers (optional sign, leading spaces allowed), times a non-negative
+epoch value; prices and quantities are decimal numbers, and NaN or infinities are transcribed as such (quality.py's
 blocking checks reject them, as in the L2 parser); booleans are true/false in any case. Anything else raises
 CorruptObjectError naming the file; nothing else ever escapes.
 """

@@ -111,12 +111,12 @@ class SnapshotSpan:
 
 
 def snapshot_span(data: bytes, source: str) -> SnapshotSpan:
-    body = data[:-1] if data.endswith(b"\n") else data
-    first_end = body.find(b"\n")
-    first = body if first_end < 0 else body[:first_end]
-    last = body[body.rfind(b"\n") + 1 :]
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)  # the final newline is optional
+    first_end = data.find(b"\n", 0, end)
+    first = data[: end if first_end < 0 else first_end]
+    last = data[data.rfind(b"\n", 0, end) + 1 : end]  # slices of the two lines only: the hour is never copied
     times = [parse_l2_json_lines(line, source)["received_time"].dt.to_string(_ISO_NS)[0] for line in (first, last)]
-    return SnapshotSpan(snapshots=body.count(b"\n") + 1, first_received=times[0], last_received=times[1])
+    return SnapshotSpan(snapshots=data.count(b"\n", 0, end) + 1, first_received=times[0], last_received=times[1])
 
 
 class _ArrowStream:
@@ -180,7 +180,8 @@ def _parse_general(data: bytes, source: str, coin: str | None) -> pl.DataFrame:
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise CorruptObjectError(source, f"{where}: malformed snapshot line: {exc}") from None
         payload = snapshot.raw.data
-        _require(source, snapshot.raw.channel == "l2Book", f"{where}: channel must be l2Book, found {snapshot.raw.channel!r}")
+        channel = snapshot.raw.channel
+        _require(source, channel == "l2Book", f"{where}: channel must be l2Book, found {channel!r}")
         _require(source, len(payload.levels) == 2, f"{where}: a snapshot does not have exactly two sides")
         _require(source, _INT64[0] <= snapshot.ver_num <= _INT64[1], f"{where}: ver_num is out of the int64 range")
         _require(source, _INT64[0] <= payload.time <= _INT64[1], f"{where}: data.time is out of the int64 range")
@@ -230,7 +231,8 @@ def _numbers(texts: list[str], offsets: list[int], source: str, what: str) -> pl
     bad = ~series.str.contains(_NUMBER_TEXT)
     if bad.any():
         first = bad.arg_true()[0]
-        raise CorruptObjectError(source, f"line {bisect_right(offsets, first)}: {what} is not a number: {texts[first]!r}")
+        line = bisect_right(offsets, first)
+        raise CorruptObjectError(source, f"line {line}: {what} is not a number: {texts[first]!r}")
     return series.cast(pl.Float64)
 
 
