@@ -208,13 +208,16 @@ def ms(seconds: float) -> str:
 
 
 def report(title: str, runs: dict[str, list[float]], floor: str, notes: dict[str, str] | None = None) -> dict:
+    """Prints medians and each method's ratio to the floor; returns the ratios. A ratio is the median over rounds of
+    (method / floor) within the round: rounds are interleaved, so a pair shares its background load, which drifts
+    over a run far more than it does within a round."""
     medians = {name: statistics.median(times) for name, times in runs.items()}
+    ratios = {name: statistics.median(t / f for t, f in zip(times, runs[floor])) for name, times in runs.items()}
     print(f"\n{title}")
     for name, times in runs.items():
         note = (notes or {}).get(name, "")
-        print(f"  {name:24s} {ms(medians[name])}  (min {ms(min(times)).strip()})  {medians[name] / medians[floor]:5.2f}x"
-              f" floor  {note}")
-    return medians
+        print(f"  {name:28s} {ms(medians[name])}  (min {ms(min(times)).strip()})  {ratios[name]:5.2f}x floor  {note}")
+    return ratios
 
 
 # ---- whole processes ----
@@ -408,13 +411,14 @@ def backfill_section(mirror: Path, hours: int, settings: list[tuple[int, int]], 
             rates.setdefault(name, []).append(hours / warm)
             cold.setdefault(name, []).append(hours / first)
     floor_pool.shutdown()
-    floor = statistics.median(rates["floor: msgspec parse, 2 workers"])
+    floor_rates = rates["floor: msgspec parse, 2 workers"]
+    paired = {name: statistics.median(r / f for r, f in zip(values, floor_rates)) for name, values in rates.items()}
     print(f"\nBackfill: {hours} hours of one coin (copies of the real hour), fetch from the local mirror + store raw +"
-          " clean per hour; hours/s (higher is better)")
+          " clean per hour; hours/s (higher is better; ratios are medians of per-round ratios)")
     for name, values in rates.items():
         first = f"  first pool in a process {statistics.median(cold[name]):5.1f}/s" if name in cold else ""
-        print(f"  {name:34s} {statistics.median(values):6.1f}/s  {statistics.median(values) / floor:5.2f}x floor{first}")
-    return {name: statistics.median(values) / floor for name, values in rates.items()}
+        print(f"  {name:34s} {statistics.median(values):6.1f}/s  {paired[name]:5.2f}x floor{first}")
+    return paired
 
 
 # ---- main ----
@@ -462,14 +466,15 @@ def main() -> None:
                        "arrow json reader": lambda: l2_arrow(blob, out["arrow"]),
                        "naive json.loads": lambda: l2_naive(blob, out["naive"])}
             runs = round_robin(methods, args.repeat)
-            medians = report("1. L2 hour -> clean Parquet, in process (general, arrow: + checks, like the row above)",
-                             runs, "floor")
-            ratios["in_process"] = medians["ours"] / medians["floor"]
+            hour_ratios = report("1. L2 hour -> clean Parquet, in process (general, arrow: + checks, like the row above)",
+                                 runs, "floor")
+            ratios["in_process"] = hour_ratios["ours"]
             same = pl.read_parquet(out["ours"]).equals(parse_l2_book(blob, "x")) and \
                 pl.read_parquet(out["general"]).equals(pl.read_parquet(out["ours"])) and \
                 pl.read_parquet(out["arrow"]).equals(pl.read_parquet(out["ours"]))
             print(f"  ours, general and arrow write equal tables: {same}; clean hour {out['ours'].stat().st_size:,} B"
-                  f" vs {len(blob):,} B lz4; naive is {medians['naive json.loads'] / medians['ours']:.1f}x slower than ours")
+                  f" vs {len(blob):,} B lz4; naive is {hour_ratios['naive json.loads'] / hour_ratios['ours']:.1f}x slower"
+                  " than ours")
 
         if "process" in sections:
             python, hl_assets = sys.executable, str(Path(sys.executable).parent / "hl-assets")
@@ -484,12 +489,12 @@ def main() -> None:
                 commands["hyperliquid-data 0.1.0"] = [str(peer), "-c", PEER_PROCESS, str(local_hour),
                                                       str(tmp_dir / "peer.parquet")]
             times, peaks = processes_round_robin(commands, args.repeat)
-            medians = report("2. Whole process, one hour (wall time from exec to exit; peak RSS from wait4)", times,
-                             "floor process", {name: f"peak RSS {peaks[name]:5.0f} MB" for name in commands})
-            ours = medians["hl-assets convert l2"]
-            ratios["process_floor"] = ours / medians["floor process"]
+            process_ratios = report("2. Whole process, one hour (wall time from exec to exit; peak RSS from wait4)",
+                                    times, "floor process", {name: f"peak RSS {peaks[name]:5.0f} MB" for name in commands})
+            ratios["process_floor"] = process_ratios["hl-assets convert l2"]
             other = "hyperliquid-data 0.1.0" if peer else "naive json.loads process"
-            ratios["process_peer"] = medians[other] / ours
+            ratios["process_peer"] = statistics.median(
+                p / o for p, o in zip(times[other], times["hl-assets convert l2"]))
             print(f"  {other} / hl-assets convert l2 = {ratios['process_peer']:.2f}x"
                   + ("" if peer else f" ({PEER} could not be installed: compared with the naive baseline instead)"))
 
@@ -526,13 +531,14 @@ def main() -> None:
                        "convert trades (in process)": convert_in_process,
                        "pandas read_csv": lambda: trades_naive(zip_blob, out / "naive.parquet")}
             logging.getLogger("hl-assets").setLevel(logging.WARNING)  # convert's "sha256 matches" line, per round
-            runs = round_robin(methods, max(5, args.repeat // 2))
-            medians = report(f"3. Binance spot day -> clean Parquet: {args.trades:,} trades, {len(zip_blob) / 1e6:.1f} MB"
-                             " zip (asset and convert also read the file and verify its CHECKSUM)", runs, "floor")
-            ratios["trades"] = medians["ours"] / medians["floor"]
-            ratios["convert_vs_asset"] = medians["convert trades (in process)"] / medians["asset clean_trades_day"]
+            runs = round_robin(methods, max(5, args.repeat))
+            day_ratios = report(f"3. Binance spot day -> clean Parquet: {args.trades:,} trades, {len(zip_blob) / 1e6:.1f}"
+                                " MB zip (asset and convert also read the file and verify its CHECKSUM)", runs, "floor")
+            ratios["trades"] = day_ratios["ours"]
+            ratios["convert_vs_asset"] = statistics.median(
+                c / a for c, a in zip(runs["convert trades (in process)"], runs["asset clean_trades_day"]))
             print(f"  convert trades / trades asset = {ratios['convert_vs_asset']:.2f}x; pandas is "
-                  f"{medians['pandas read_csv'] / medians['ours']:.1f}x slower than ours")
+                  f"{day_ratios['pandas read_csv'] / day_ratios['ours']:.1f}x slower than ours")
             python, hl_assets = sys.executable, str(Path(sys.executable).parent / "hl-assets")
             times, peaks = processes_round_robin({
                 "floor process": [python, "-c", TRADES_FLOOR_PROCESS, str(zip_path)],

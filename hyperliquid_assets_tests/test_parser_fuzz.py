@@ -190,6 +190,9 @@ def _same_float(a: float, b: float) -> bool:
 
 
 def _same(a: object, b: object) -> bool:
+    """Equal values, NaN equal to NaN, and -0.0 told apart from 0.0 (Parquet keeps the sign)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, float) or isinstance(b, float):
         return isinstance(a, float) and isinstance(b, float) and _same_float(a, b)
     if isinstance(a, (list, tuple)):
