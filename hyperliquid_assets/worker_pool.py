@@ -11,7 +11,8 @@ so a worker starts in milliseconds instead of paying those imports (~0.3-0.5 s) 
 polars' thread pool in the fork server (it is created on first use), so no pool thread is lost to the fork.
 Polars sizes its pool from POLARS_MAX_THREADS when it is imported, so the fork server is started with the thread
 limit in its environment; if a fork server with another limit is already running in this process, the pool falls
-back to spawned workers (slower to start, same results).
+back to spawned workers (slower to start, same results). The fork server's own imports cost ~0.5-1 s once per
+process; `start_fork_server` starts them early so they overlap the caller's other work.
 
 `fn` must be a module-level function and items and results must pickle. An exception raised by `fn` is returned
 for its item (re-raised exceptions keep the worker's traceback as `__cause__`); one that cannot be pickled comes
@@ -110,27 +111,36 @@ def _limit_threads(threads: int) -> None:
         sys.modules["pyarrow"].set_io_thread_count(threads)
 
 
-def _executor(workers: int, threads: int, preload: tuple[str, ...]) -> ProcessPoolExecutor:
+def start_fork_server(threads_per_worker: int = 1, preload: Iterable[str] = DEFAULT_PRELOAD) -> bool:
+    """Starts this process's fork server with the thread limit and preloaded modules, without waiting for its imports
+    (~0.5-1 s) to finish: call it early (e.g. first thing in an asset) to overlap them with the caller's own work.
+    Returns whether the fork server has this thread limit (False: one with another limit was already running, and
+    map_in_workers will spawn workers instead)."""
     global _fork_server_threads
     from multiprocessing import forkserver
 
-    context = multiprocessing.get_context("forkserver")
     server = getattr(forkserver, "_forkserver", None)  # multiprocessing's fork server of this process, if started
-    server_running = getattr(server, "_forkserver_pid", None) is not None
-    if server_running and _fork_server_threads != threads:
+    if getattr(server, "_forkserver_pid", None) is not None:
+        return _fork_server_threads == threads_per_worker
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update({name: str(threads_per_worker) for name in _THREAD_VARIABLES})
+    try:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["hyperliquid_assets.worker_pool", *preload])
+        forkserver.ensure_running()  # returns once the server process exists; it imports `preload` on its own
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    _fork_server_threads = threads_per_worker
+    return True
+
+
+def _executor(workers: int, threads: int, preload: tuple[str, ...]) -> ProcessPoolExecutor:
+    if start_fork_server(threads, preload):
+        context = multiprocessing.get_context("forkserver")
+    else:
         log.info("fork server runs with %s threads per worker, not %d: spawning workers", _fork_server_threads, threads)
         context = multiprocessing.get_context("spawn")
-    elif not server_running:
-        saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-        os.environ.update({name: str(threads) for name in _THREAD_VARIABLES})
-        try:
-            context.set_forkserver_preload(["hyperliquid_assets.worker_pool", *preload])
-            forkserver.ensure_running()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-        _fork_server_threads = threads
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads, initargs=(threads,))

@@ -18,7 +18,7 @@ from hyperliquid_assets.formats.errors import CorruptObjectError
 from hyperliquid_assets.formats.hyperliquid_l2 import parse_l2_book
 from hyperliquid_assets.lake import Lake
 from hyperliquid_assets.sources.layout import l2_book_key
-from hyperliquid_assets.worker_pool import WorkerError, map_in_workers
+from hyperliquid_assets.worker_pool import WorkerError, map_in_workers, start_fork_server
 from hyperliquid_assets_tests.conftest import REAL_L2_HOUR
 
 
@@ -129,3 +129,13 @@ def test_the_ingest_work_of_an_hour_runs_in_workers(real_data, tmp_path):
     expected = parse_l2_book(blob, "x", "BTC")
     for hour in hours:
         assert pl.read_parquet(Lake(tmp_path / "lake").clean_l2_path("BTC", hour)).equals(expected)
+
+
+def test_start_fork_server_says_whether_its_thread_limit_holds():
+    from hyperliquid_assets import worker_pool
+
+    start_fork_server(1)  # starts it, unless an earlier test in this process did (with whatever limit)
+    limit = worker_pool._fork_server_threads
+    assert start_fork_server(limit) is True and start_fork_server(limit + 1) is False
+    assert [outcome for _, outcome in map_in_workers(thread_limits, [0], workers=1, threads_per_worker=limit + 1)][0][0] \
+        == limit + 1  # spawned workers, honouring their own limit
