@@ -304,7 +304,7 @@ def test_l2_values_outside_the_rules_fail_naming_the_line(change, problem):
 
 
 def test_the_compiled_scanner_is_built():
-    """The install compiles formats/_l2_scan.c (optional, so an install without a compiler still works, ~6x slower
+    """The install compiles formats/_l2_scan.c (optional, so an install without a compiler still works, 7-9x slower
     on L2 hours); CI must not lose it silently. HL_ALLOW_NO_SCANNER=1 accepts its absence."""
     import os
 
@@ -313,3 +313,16 @@ def test_the_compiled_scanner_is_built():
     if os.environ.get("HL_ALLOW_NO_SCANNER") == "1":
         pytest.skip("HL_ALLOW_NO_SCANNER=1")
     assert hyperliquid_l2._l2_scan is not None, "the C scanner is not built: reinstall with a C compiler"
+
+
+def test_without_the_compiled_scanner_the_general_parser_gives_the_same_table(real_data, monkeypatch, caplog):
+    from hyperliquid_assets.formats import hyperliquid_l2
+    from hyperliquid_assets_tests.conftest import REAL_L2_HOUR
+
+    blob = (real_data / REAL_L2_HOUR).read_bytes()
+    scanned = parse_l2_book(blob, "h", "BTC")
+    monkeypatch.setattr(hyperliquid_l2, "_l2_scan", None)  # what an install without a C compiler has
+    monkeypatch.setattr(hyperliquid_l2, "_warned_no_fast_path", False)
+    with caplog.at_level("WARNING", logger=hyperliquid_l2.__name__):
+        assert parse_l2_book(blob, "h", "BTC").equals(scanned)
+    assert "not built" in caplog.text

@@ -17,7 +17,8 @@ Anything else raises CorruptObjectError naming the object and what is wrong; not
 Two parsers, one result:
 - `_l2_scan` (C, formats/_l2_scan.c): a single pass over the archive's canonical layout (the compact key order the
   archive writes) that fills Arrow buffers directly, handed to polars through the Arrow C stream interface without
-  a copy; about 3x faster than a typed msgspec parse that keeps nothing. It only ever accepts or declines: any
+  a copy: lz4 plus this parse takes about half the time of lz4 plus a typed msgspec parse that keeps nothing
+  (bench/bench_ingest.py). It only ever accepts or declines: any
   deviation from the canonical layout (whitespace, key order, escapes, NaN spelled as a string, ...) is declined.
 - the general parser: msgspec's strict typed JSON decoder, line by line, then polars for the number texts. It
   decides every declined object and every object when the C module was not built.
@@ -83,7 +84,7 @@ def parse_l2_json_lines(data: bytes, source: str, coin: str | None = None) -> pl
     global _warned_no_fast_path
     if _l2_scan is None:
         if not _warned_no_fast_path:
-            log.warning("the compiled L2 scanner (_l2_scan) is not built; using the general parser (~6x slower)")
+            log.warning("the compiled L2 scanner (_l2_scan) is not built; using the general parser (7-9x slower)")
             _warned_no_fast_path = True
         return _parse_general(data, source, coin)
     scanned = _l2_scan.scan(data)
