@@ -4,6 +4,14 @@ What varies between files and is normalized here: a header row or none (spot nev
 2022), column names (`quantity`/`qty`, `transact_time`/`time`), the time unit (spot moved from ms to us on
 2025-01-01; the unit is read from each value's magnitude, not from the date), boolean spelling (`True`/`true`),
 and COIN-M quantities in contracts.
+
+What a valid file is: a zip with one member whose size and CRC-32 match, holding UTF-8 CSV lines; an optional
+header row (a first line that does not start with a digit) naming each column once and at least trade id, price,
+quantity, time and is_buyer_maker; every row has every column, none empty; no double quote, and no carriage return
+but in CRLF line ends (a double quote is an ordinary character: Binance never quotes); ids and times are integers (optional sign, leading spaces allowed), times a non-negative
+epoch value; prices and quantities are decimal numbers, and NaN or infinities are transcribed as such (quality.py's
+blocking checks reject them, as in the L2 parser); booleans are true/false in any case. Anything else raises
+CorruptObjectError naming the file; nothing else ever escapes.
 """
 
 from __future__ import annotations
@@ -75,16 +83,24 @@ def _has_content(data: bytes) -> bool:
     return _NON_SPACE.search(data) is not None
 
 
+# What zipfile raises on a damaged central directory besides BadZipFile (a non-UTF-8 name flagged as UTF-8 is a
+# UnicodeDecodeError, a ValueError); none of it may escape as anything but a corrupt object.
+_ZIP_ERRORS = (zipfile.BadZipFile, ValueError, struct.error, EOFError, OverflowError, IndexError, KeyError,
+               NotImplementedError)
+
+
 def _member_payload(blob: bytes, source: str) -> tuple[zipfile.ZipInfo, memoryview]:
     """The single member's entry and its compressed bytes, located through the zip's own directory."""
     try:
         with zipfile.ZipFile(BytesIO(blob)) as archive:
             members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise CorruptObjectError(source, f"not a zip file ({exc})") from None
+    except _ZIP_ERRORS as exc:
+        raise CorruptObjectError(source, f"not a zip file ({type(exc).__name__}: {exc})") from None
     if len(members) != 1:
         raise CorruptObjectError(source, f"expected one member, found {[m.filename for m in members]}")
     member = members[0]
+    if not 0 <= member.header_offset <= len(blob) - _LOCAL_HEADER.size:
+        raise CorruptObjectError(source, "member's local header lies outside the file")
     header = _LOCAL_HEADER.unpack_from(blob, member.header_offset)
     if header[0] != b"PK\x03\x04":
         raise CorruptObjectError(source, "bad local file header")
@@ -118,7 +134,10 @@ def iter_csv_chunks(blob: bytes, source: str, chunk_bytes: int = CHUNK_BYTES) ->
         else:
             carry = text
     if inflater:
-        tail = inflater.flush()
+        try:
+            tail = inflater.flush()
+        except isal_zlib.error as exc:
+            raise CorruptObjectError(source, f"member {member.filename} does not inflate ({exc})") from None
         crc, size = isal_zlib.crc32(tail, crc), size + len(tail)
         carry += tail
     if size != member.file_size or crc != member.CRC:
@@ -138,43 +157,70 @@ class CsvLayout:
     has_header: bool
 
 
+def _check_plain_csv(data: bytes, source: str) -> None:
+    """Binance never ends a line with a bare CR, and CSV readers disagree on what one means."""
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        raise CorruptObjectError(source, "a carriage return outside a CRLF line end")
+
+
 def csv_layout(first_chunk: bytes, listing: BinanceListing, source: str) -> CsvLayout:
     """Column names from the header row when there is one, else from the market and kind's documented order."""
     if not _has_content(first_chunk):
         raise CorruptObjectError(source, "empty CSV")
+    _check_plain_csv(first_chunk, source)
     has_header = not first_chunk[:1].isdigit()
     if has_header:
-        names = first_chunk[: first_chunk.find(b"\n")].decode().strip().split(",")
+        end = first_chunk.find(b"\n")
+        try:
+            names = (first_chunk if end < 0 else first_chunk[:end]).decode("utf-8").strip().split(",")
+        except UnicodeDecodeError as exc:
+            raise CorruptObjectError(source, f"header row is not UTF-8 text ({exc})") from None
     else:
         names = _POSITIONAL_COLUMNS[(listing.market, listing.kind)]
     names = [_SYNONYMS.get(n, n) for n in names]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CorruptObjectError(source, f"columns {twice} appear more than once in {names}")
     missing = {"trade_id", "price", "qty", "time", "is_buyer_maker"} - set(names)
     if missing:
         raise CorruptObjectError(source, f"columns {sorted(missing)} missing from {names}")
     return CsvLayout(names, has_header)
 
 
-def parse_csv_chunk(data: bytes, layout: CsvLayout, listing: BinanceListing, source: str) -> pl.DataFrame:
-    """Complete CSV lines (with the header row only if `layout.has_header` and this is the first chunk)."""
-    has_header = layout.has_header and not data[:1].isdigit()
+def parse_csv_chunk(
+    data: bytes, layout: CsvLayout, listing: BinanceListing, source: str, first: bool = True
+) -> pl.DataFrame:
+    """Complete CSV lines; the header row, if the layout has one, is skipped only in the `first` chunk (a row in a
+    later chunk that does not parse is an error, never a header)."""
+    _check_plain_csv(data, source)
     try:
         raw = pl.read_csv(
             data,
-            has_header=has_header,
+            has_header=layout.has_header and first,
+            quote_char=None,  # Binance never quotes: a quote is an ordinary character (so "5" is not a number)
             new_columns=layout.names,
-            schema_overrides={n: _DTYPES[n] for n in layout.names if n in _DTYPES},
+            # Columns this project does not use are read as text: never a type guessed from the first rows.
+            schema_overrides={n: _DTYPES.get(n, pl.String) for n in layout.names},
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.ShapeError) as exc:
-        raise CorruptObjectError(source, f"malformed trades CSV: {exc}") from None
-    nulls = {n: c for n, c in zip(raw.columns, raw.null_count().row(0)) if c and n != "is_best_match"}
+    except pl.exceptions.PolarsError as exc:
+        raise CorruptObjectError(source, f"malformed trades CSV: {_first_lines(exc)}") from None
+    # A short row (or a blank line) reads as nulls: every column of the layout must be present in every row.
+    nulls = {n: c for n, c in zip(raw.columns, raw.null_count().row(0)) if c}
     if nulls:
-        raise CorruptObjectError(source, f"empty values in {nulls}")
+        raise CorruptObjectError(source, f"empty values (or a short row) in {nulls}")
+    if raw.height and raw["time"].min() < 0:  # type: ignore[operator]
+        raise CorruptObjectError(source, f"negative trade time {raw['time'].min()}")
     return raw.select(_normalized_columns(set(layout.names), listing)).cast(TRADES_SCHEMA)  # type: ignore[arg-type]
+
+
+def _first_lines(exc: Exception) -> str:
+    """polars' message without its advice paragraph (which suggests ignoring errors, the opposite of what we do)."""
+    return " ".join(str(exc).split("\n\nYou might want to try")[0].split())
 
 
 def parse_trades_csv(data: bytes, listing: BinanceListing, source: str) -> pl.DataFrame:
     """A Binance trades/aggTrades CSV (either header convention) -> TRADES_SCHEMA, in file order."""
-    trades = parse_csv_chunk(data, csv_layout(data, listing, source), listing, source)
+    trades = parse_csv_chunk(data, csv_layout(data, listing, source), listing, source, first=True)
     if trades.height == 0:
         raise CorruptObjectError(source, "CSV has a header but no trades")
     return trades
@@ -224,8 +270,8 @@ def parse_trades_zip(
     first = next(chunks, b"")
     layout = csv_layout(first, listing, source)
     with ThreadPoolExecutor(max_workers=1) as worker:
-        parsed = [worker.submit(parse_csv_chunk, first, layout, listing, source)]
-        parsed += [worker.submit(parse_csv_chunk, data, layout, listing, source) for data in chunks]
+        parsed = [worker.submit(parse_csv_chunk, first, layout, listing, source, True)]
+        parsed += [worker.submit(parse_csv_chunk, data, layout, listing, source, False) for data in chunks]
         trades = pl.concat([future.result() for future in parsed], rechunk=False)
     if trades.height == 0:
         raise CorruptObjectError(source, "CSV has a header but no trades")

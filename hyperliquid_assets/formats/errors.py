@@ -8,3 +8,7 @@ class CorruptObjectError(ValueError):
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
+
+    def __reduce__(self):
+        # Pickles with both fields, so the error survives the trip back from a worker process (worker_pool.py).
+        return type(self), (self.source, self.problem)
