@@ -6,7 +6,7 @@ cd "$ROOT"
 UV_VERSION=0.13.9
 PY="${PYTHON:-python3.11}"
 EXTRAS="${EXTRAS:-test}"
-STAMP=".venv/.installed-$( (cat uv.lock; echo "$EXTRAS $UV_VERSION") | sha256sum | cut -c1-16)"
+STAMP=".venv/.installed-$( (cat uv.lock hyperliquid_assets/formats/_l2_scan.c; echo "$EXTRAS $UV_VERSION") | sha256sum | cut -c1-16)"
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $PY" >&2
   "$PY" -m venv .venv
