@@ -90,3 +90,13 @@ def ingest_trades_day(source: SourceSpec, lake: Lake, coin: str, listing: Binanc
     if cleaned.status == "rejected":  # the zip and CHECKSUM were set aside: the partition holds nothing now
         return IngestResult(None, cleaned, _rejection(cleaned))
     return IngestResult(raw, cleaned if cleaned.status == "written" else None)
+
+
+def ingest_l2_item(item: tuple[SourceSpec, Lake, str, datetime, bool, bool]) -> IngestResult:
+    """`ingest_l2_hour(*item)`, for worker_pool.map_in_workers (one picklable argument)."""
+    return ingest_l2_hour(*item)
+
+
+def ingest_trades_item(item: tuple[SourceSpec, Lake, str, BinanceListing, date, bool, bool]) -> IngestResult:
+    """`ingest_trades_day(*item)`, for worker_pool.map_in_workers."""
+    return ingest_trades_day(*item)

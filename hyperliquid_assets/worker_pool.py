@@ -28,7 +28,10 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -46,6 +49,7 @@ DEFAULT_PRELOAD = (
 _THREAD_VARIABLES = ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS",
                      "MKL_NUM_THREADS")
 _fork_server_threads: int | None = None  # the thread limit the running fork server was started with
+_OWNER_VARIABLE = "HL_POOL_OWNER_PID"  # set only in the fork server's environment (and so its workers')
 
 
 class WorkerError(RuntimeError):
@@ -101,9 +105,40 @@ def _call(fn: Callable[[Item], Any], item: Item) -> Any:
         raise
 
 
+def _owner_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed owner not yet reaped is a zombie, which signal 0 still reaches
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True
+
+
+def _exit_with_owner() -> None:
+    """In the fork server and in each worker: end this process as soon as the pool's owner is gone. A run worker
+    killed with SIGKILL cannot stop its pool, and the fork server would not notice (multiprocessing gives every
+    worker a copy of its "parent alive" pipe), so without this they would live on, a worker blocked in a read
+    for ever."""
+    owner = int(os.environ.get(_OWNER_VARIABLE) or 0)
+    if not owner:
+        return
+
+    def watch() -> None:
+        while _owner_alive(owner):
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="hl-pool-owner-watch", daemon=True).start()
+
+
 def _limit_threads(threads: int) -> None:
-    """Worker initializer: the thread limit for libraries imported from now on (spawned workers) and for Arrow if
-    it is already loaded."""
+    """Worker initializer: exit with the pool's owner; the thread limit for libraries imported from now on (spawned
+    workers) and for Arrow if it is already loaded."""
+    _exit_with_owner()
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if "pyarrow" in sys.modules:
@@ -122,8 +157,9 @@ def start_fork_server(threads_per_worker: int = 1, preload: Iterable[str] = DEFA
     server = getattr(forkserver, "_forkserver", None)  # multiprocessing's fork server of this process, if started
     if getattr(server, "_forkserver_pid", None) is not None:
         return _fork_server_threads == threads_per_worker
-    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    saved = {name: os.environ.get(name) for name in (*_THREAD_VARIABLES, _OWNER_VARIABLE)}
     os.environ.update({name: str(threads_per_worker) for name in _THREAD_VARIABLES})
+    os.environ[_OWNER_VARIABLE] = str(os.getpid())  # the fork server and its workers exit when this process is gone
     try:
         multiprocessing.get_context("forkserver").set_forkserver_preload(["hyperliquid_assets.worker_pool", *preload])
         forkserver.ensure_running()  # returns once the server process exists; it imports `preload` on its own
@@ -144,3 +180,6 @@ def _executor(workers: int, threads: int, preload: tuple[str, ...]) -> ProcessPo
         log.info("fork server runs with %s threads per worker, not %d: spawning workers", _fork_server_threads, threads)
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads, initargs=(threads,))
+
+
+_exit_with_owner()  # in the fork server, which imports this module first (see start_fork_server)

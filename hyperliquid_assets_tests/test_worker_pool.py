@@ -139,3 +139,51 @@ def test_start_fork_server_says_whether_its_thread_limit_holds():
     assert start_fork_server(limit) is True and start_fork_server(limit + 1) is False
     assert [outcome for _, outcome in map_in_workers(thread_limits, [0], workers=1, threads_per_worker=limit + 1)][0][0] \
         == limit + 1  # spawned workers, honouring their own limit
+
+
+def test_workers_die_when_the_process_that_started_them_is_killed(tmp_path):
+    """A run worker SIGKILLed mid-window cannot stop its pool: its workers must not outlive it (one blocked in a
+    read would never exit by itself)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fifo = tmp_path / "blocks"
+    os.mkfifo(fifo)
+    pids = tmp_path / "pids"
+    parent = subprocess.Popen([sys.executable, "-c", f"""
+import os, pathlib
+from hyperliquid_assets.worker_pool import map_in_workers
+from hyperliquid_assets_tests.test_worker_pool import record_pid_then_block
+for _ in map_in_workers(record_pid_then_block, [("{pids}", "{fifo}")] * 2, workers=2):
+    pass
+"""])
+    deadline = time.monotonic() + 60
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "pool workers outlived the killed parent"
+
+
+def record_pid_then_block(args: tuple[str, str]) -> None:
+    import os
+
+    pids, fifo = args
+    with open(pids, "a") as out:
+        out.write(f"{os.getpid()}\n")
+    with open(fifo, "rb") as blocked:  # no writer ever comes: blocks until killed
+        blocked.read()
+
+
+def _alive(pid: int) -> bool:
+    from hyperliquid_assets.defs.run_launcher import process_problem
+
+    return process_problem(pid, reported_at=float("inf")) is None

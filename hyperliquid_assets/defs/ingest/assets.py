@@ -22,7 +22,8 @@ from hyperliquid_assets.defs.partitions import (
     same_day,
 )
 from hyperliquid_assets.defs.resources import BinanceVision, HyperliquidArchive, LakeResource
-from hyperliquid_assets.ingest import IngestResult, ingest_l2_hour, ingest_trades_day
+from hyperliquid_assets.ingest import IngestResult, ingest_l2_item, ingest_trades_item
+from hyperliquid_assets.worker_pool import map_in_workers, start_fork_server
 from hyperliquid_assets.inventory import take_inventories, write_inventory
 
 MIN_MINUTE_COVERAGE = 0.95
@@ -109,16 +110,51 @@ def _window_report(results: dict[str, IngestResult], raw_key: str, clean_key: st
     return WindowReport(metadata, {clean_key: checks})
 
 
-def _ingest_window(context: dg.AssetExecutionContext, step: Callable[[str, bool, bool], IngestResult],
+class IngestConfig(dg.Config):
+    """How a run spreads its window over processes (the data does not depend on it)."""
+
+    workers: int = 2  # worker processes; 1 runs the window in the run's own process
+    threads_per_worker: int = 1  # polars/Arrow threads in each worker (bench/bench_ingest.py measures the best)
+
+
+class _keyed:
+    """`work` applied to the item of a (partition key, item) pair: a picklable callable for the worker pool."""
+
+    def __init__(self, work: Callable[[tuple], IngestResult]) -> None:
+        self.work = work
+
+    def __call__(self, keyed: tuple[str, tuple]) -> IngestResult:
+        return self.work(keyed[1])
+
+
+def _call(work: Callable[[tuple], IngestResult], item: tuple) -> IngestResult | Exception:
+    try:
+        return work(item)
+    except Exception as exc:  # noqa: BLE001 - reported on its partition, as the worker pool does
+        return exc
+
+
+def _ingest_window(context: dg.AssetExecutionContext, config: IngestConfig,
+                   step: Callable[[str, bool, bool], tuple], work: Callable[[tuple], IngestResult],
                    raw_key: str, clean_key: str, blocking: Iterable[str]):
+    """Run `work(step(partition_key, fetch, clean))` for each partition of the window, in worker processes when
+    the window has several partitions, and report each partition as it is."""
     keys = {k.to_user_string() for k in context.selected_asset_keys}
     fetch, clean = raw_key in keys, clean_key in keys
-    results: dict[str, IngestResult] = {}
     partition_keys = context.partition_keys
-    for done, partition_key in enumerate(partition_keys, 1):
-        results[partition_key] = step(partition_key, fetch, clean)
+    items = {partition_key: step(partition_key, fetch, clean) for partition_key in partition_keys}
+    results: dict[str, IngestResult] = {}
+    if config.workers > 1 and len(items) >= 3:
+        outcomes = ((k, r) for (k, _), r in map_in_workers(
+            _keyed(work), list(items.items()), config.workers, config.threads_per_worker))
+    else:
+        outcomes = ((k, _call(work, item)) for k, item in items.items())
+    for done, (partition_key, result) in enumerate(outcomes, 1):
+        results[partition_key] = result if isinstance(result, IngestResult) else IngestResult(
+            None, None, f"{type(result).__name__}: {result}")
         if done % 24 == 0 or done == len(partition_keys):
             context.log.info("%s: %d of %d partitions done", raw_key if fetch else clean_key, done, len(partition_keys))
+    results = {k: results[k] for k in partition_keys}  # back in partition order
     outcomes = [_outcome(k, r, raw_key, clean_key, keys) for k, r in results.items()]
     ordered = [key for key in (raw_key, clean_key) if key in keys]  # raw before clean: Dagster wants lineage order
     yield from emit(context, outcomes, ordered, _window_report(results, raw_key, clean_key, keys, blocking))
@@ -200,15 +236,19 @@ written: its partition fails, naming the object and what is wrong.""",
     pool="hyperliquid_archive",
     retry_policy=SOURCE_RETRY,
 )
-def hyperliquid_l2(context: dg.AssetExecutionContext, hyperliquid_archive: HyperliquidArchive, lake: LakeResource):
+def hyperliquid_l2(context: dg.AssetExecutionContext, config: IngestConfig, hyperliquid_archive: HyperliquidArchive,
+                   lake: LakeResource):
     """Fetch, store and clean the archive's hour objects of the window."""
+    if config.workers > 1:
+        start_fork_server(config.threads_per_worker)  # its imports overlap what follows
     source, store = hyperliquid_archive.spec(), lake.lake()
 
-    def step(partition_key: str, fetch: bool, clean: bool) -> IngestResult:
+    def step(partition_key: str, fetch: bool, clean: bool) -> tuple:
         coin, hour = coin_and_hour(partition_key)
-        return ingest_l2_hour(source, store, coin, hour, fetch, clean)
+        return source, store, coin, hour, fetch, clean
 
-    yield from _ingest_window(context, step, "hyperliquid_l2_raw", "l2_book", _L2_BLOCKING_CHECKS)
+    yield from _ingest_window(context, config, step, ingest_l2_item, "hyperliquid_l2_raw", "l2_book",
+                              _L2_BLOCKING_CHECKS)
 
 
 @dg.multi_asset(
@@ -245,12 +285,14 @@ read.""",
     pool="binance_vision",
     retry_policy=SOURCE_RETRY,
 )
-def binance_daily_trades(context: dg.AssetExecutionContext, binance_vision: BinanceVision, lake: LakeResource):
+def binance_daily_trades(context: dg.AssetExecutionContext, config: IngestConfig, binance_vision: BinanceVision,
+                         lake: LakeResource):
     """Fetch, verify, store and clean the Binance trade days of the window."""
     source, store = binance_vision.spec(), lake.lake()
 
-    def step(partition_key: str, fetch: bool, clean: bool) -> IngestResult:
+    def step(partition_key: str, fetch: bool, clean: bool) -> tuple:
         coin, day = coin_and_day(partition_key)
-        return ingest_trades_day(source, store, coin, SETTINGS.listing(coin), day, fetch, clean)
+        return source, store, coin, SETTINGS.listing(coin), day, fetch, clean
 
-    yield from _ingest_window(context, step, "binance_trades_raw", "binance_trades", _BLOCKING_CHECKS)
+    yield from _ingest_window(context, config, step, ingest_trades_item, "binance_trades_raw", "binance_trades",
+                              _BLOCKING_CHECKS)
