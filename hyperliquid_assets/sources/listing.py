@@ -7,8 +7,6 @@ import re
 from datetime import date
 from typing import Iterator
 
-import botocore.exceptions
-
 from hyperliquid_assets.sources.errors import PermanentSourceError, TransientSourceError
 from hyperliquid_assets.sources.object_sources import LocalMirror, ObjectSource, S3Bucket
 from hyperliquid_assets.sources.retry import with_retries
@@ -27,6 +25,8 @@ def _keys_under(source: ObjectSource, prefix: str) -> Iterator[tuple[str, int]]:
         return
     if isinstance(source, S3Bucket):
         extra = {"RequestPayer": "requester"} if source.requester_pays else {}
+
+        import botocore.exceptions  # here, not at import: ingest workers reading a mirror never need it
 
         def pages() -> list[dict]:
             try:

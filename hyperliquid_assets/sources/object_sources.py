@@ -9,9 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-import boto3
-import botocore.config
-import botocore.exceptions
 import urllib3
 
 from hyperliquid_assets.sources.errors import PermanentSourceError, TransientSourceError
@@ -67,6 +64,9 @@ class S3Bucket:
         self.requester_pays = requester_pays
         self.retry = retry
         # Our own retry loop also covers a body cut short mid-read, which botocore does not retry.
+        import boto3  # imported here: worker processes that only read a local mirror never pay for it (~0.4 s)
+        import botocore.config
+
         config = botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=timeout_s,
@@ -87,6 +87,8 @@ class S3Bucket:
         return with_retries(lambda: self._get(key), self.retry, self.uri(key))
 
     def _get(self, key: str) -> bytes | None:
+        import botocore.exceptions
+
         extra = {"RequestPayer": "requester"} if self.requester_pays else {}
         uri = self.uri(key)
         try:

@@ -23,7 +23,10 @@ from hyperliquid_assets.defs.partitions import (
 )
 from hyperliquid_assets.defs.resources import BinanceVision, HyperliquidArchive, LakeResource
 from hyperliquid_assets.ingest import IngestResult, ingest_l2_item, ingest_trades_item
-from hyperliquid_assets.worker_pool import map_in_workers, start_fork_server
+from hyperliquid_assets.worker_pool import DEFAULT_PRELOAD, map_in_workers, start_fork_server
+
+# What the worker processes import once in the fork server rather than each on its first partition.
+_PRELOAD = (*DEFAULT_PRELOAD, "hyperliquid_assets.ingest")
 from hyperliquid_assets.inventory import take_inventories, write_inventory
 
 MIN_MINUTE_COVERAGE = 0.95
@@ -117,16 +120,6 @@ class IngestConfig(dg.Config):
     threads_per_worker: int = 1  # polars/Arrow threads in each worker (bench/bench_ingest.py measures the best)
 
 
-class _keyed:
-    """`work` applied to the item of a (partition key, item) pair: a picklable callable for the worker pool."""
-
-    def __init__(self, work: Callable[[tuple], IngestResult]) -> None:
-        self.work = work
-
-    def __call__(self, keyed: tuple[str, tuple]) -> IngestResult:
-        return self.work(keyed[1])
-
-
 def _call(work: Callable[[tuple], IngestResult], item: tuple) -> IngestResult | Exception:
     try:
         return work(item)
@@ -145,8 +138,10 @@ def _ingest_window(context: dg.AssetExecutionContext, config: IngestConfig,
     items = {partition_key: step(partition_key, fetch, clean) for partition_key in partition_keys}
     results: dict[str, IngestResult] = {}
     if config.workers > 1 and len(items) >= 3:
-        outcomes = ((k, r) for (k, _), r in map_in_workers(
-            _keyed(work), list(items.items()), config.workers, config.threads_per_worker))
+        # `work` is a plain module's function: unpickling it in a worker imports nothing of Dagster.
+        key_of = {id(item): partition_key for partition_key, item in items.items()}
+        outcomes = ((key_of[id(item)], r) for item, r in map_in_workers(
+            work, list(items.values()), config.workers, config.threads_per_worker, preload=_PRELOAD))
     else:
         outcomes = ((k, _call(work, item)) for k, item in items.items())
     for done, (partition_key, result) in enumerate(outcomes, 1):
@@ -240,7 +235,7 @@ def hyperliquid_l2(context: dg.AssetExecutionContext, config: IngestConfig, hype
                    lake: LakeResource):
     """Fetch, store and clean the archive's hour objects of the window."""
     if config.workers > 1:
-        start_fork_server(config.threads_per_worker)  # its imports overlap what follows
+        start_fork_server(config.threads_per_worker, _PRELOAD)  # its imports overlap what follows
     source, store = hyperliquid_archive.spec(), lake.lake()
 
     def step(partition_key: str, fetch: bool, clean: bool) -> tuple:
