@@ -13,6 +13,9 @@ from hyperliquid_assets.tracking.config import TrackingConfig
 
 log = logging.getLogger(__name__)
 
+# The MLflow 3 UI opens an experiment as a GenAI (traces) dashboard unless told it holds trained models.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+
 
 @contextmanager
 def using_store(config: TrackingConfig) -> Iterator["object"]:
@@ -39,6 +42,8 @@ def experiment_id(client, config: TrackingConfig) -> str:
     if found is not None:
         if found.lifecycle_stage == "deleted":
             raise RuntimeError(f"MLflow experiment {config.experiment!r} is deleted; restore it or choose another name")
+        if found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return found.experiment_id
     if "://" in config.artifact_root:
         location = f"{config.artifact_root.rstrip('/')}/{config.experiment}"
@@ -46,7 +51,7 @@ def experiment_id(client, config: TrackingConfig) -> str:
         location = str(Path(config.artifact_root) / config.experiment)
     try:
         return client.create_experiment(config.experiment, artifact_location=location,
-                                        tags={"project": "hyperliquid_assets"})
+                                        tags={"project": "hyperliquid_assets", EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except MlflowException:  # created by a concurrent run in between
         found = client.get_experiment_by_name(config.experiment)
         if found is None:
