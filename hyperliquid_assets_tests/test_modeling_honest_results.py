@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
-from hyperliquid_assets.modeling.partition import train_partition
+from hyperliquid_assets.modeling.partition import train_partition, train_partitions
 from hyperliquid_assets.modeling.specs import LOGREG, XGBOOST, TrainingWindow
 from hyperliquid_assets_tests.research_lake import DEMO_START, shared_research_lake
 
@@ -60,3 +60,14 @@ def test_rerunning_a_partition_gives_identical_metrics_and_predictions(spec):
     assert_frame_equal(first.importance, second.importance, check_exact=True)
     assert first.params() == second.params()
     assert [i.sha256 for i in first.inputs] == [i.sha256 for i in second.inputs]
+
+
+def test_both_specs_from_one_read_equal_each_spec_alone():
+    lake = shared_research_lake(strength=0.5, seed=7, days=4)
+    window = TrainingWindow(days=2, stride=20)
+    together = train_partitions(lake.root, "BTC", date(2026, 1, 4), SPECS, window)
+    assert list(together) == ["logreg", "xgboost"]
+    for spec in SPECS:
+        alone = train_partition(lake.root, "BTC", date(2026, 1, 4), spec, window)
+        assert_frame_equal(together[spec.name].predictions, alone.predictions, check_exact=True)
+        assert [i.sha256 for i in together[spec.name].inputs] == [i.sha256 for i in alone.inputs]

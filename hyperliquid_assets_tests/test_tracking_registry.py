@@ -12,7 +12,7 @@ import pytest
 
 from hyperliquid_assets.modeling.inputs import partition_files
 from hyperliquid_assets.modeling.partition import train_partition
-from hyperliquid_assets.modeling.predict import predict_day
+from hyperliquid_assets.modeling.predict import predict_day, predict_partition
 from hyperliquid_assets.modeling.specs import LOGREG, ModelSpec, TrainingWindow
 from hyperliquid_assets.tracking.config import TrackingConfig
 from hyperliquid_assets.tracking.model_runs import log_model_run
@@ -86,6 +86,10 @@ def test_champion_first_replaced_kept_and_never_displaced_by_an_older_model(tmp_
     scored = predict_day(champion, table, LOGREG, "1s")
     assert scored.drop_nulls().height > 86_000
     assert scored.equals(predict_day(full4.model, table, LOGREG, "1s"))
+    # The predictions asset's path: the exact version, applied to the day read from the lake.
+    exact = load_probability_model(config, full4_version_uri := f"models:/{NAME}/{run2.version}")
+    from_lake, features_file = predict_partition(exact, lake.root, "BTC", D4, LOGREG)
+    assert from_lake.equals(scored) and features_file.day == D4 and full4_version_uri.endswith("/2")
     with pytest.raises(ValueError, match="it is judged on its own day"):
         promote_challenger(config, NAME, run4.version, full4.evaluation)
 

@@ -2,7 +2,7 @@
 which bars have a known book.
 
 Null handling: XGBoost routes nulls natively (each split learns a default direction); the logistic-regression
-pipeline fills them with the training window's median of the column (fitted on the training rows only) before
+pipeline fills them with the training window's mean of the column (fitted on the training rows only) before
 scaling. A bar whose book is unknown -- no book yet, or a book carried forward longer than the bar's
 `max_book_age` (the feature tables' own rule, `book_features.live_mid`) -- is neither trained on nor predicted:
 its probabilities are null.

@@ -1,6 +1,7 @@
 """One model partition (coin x day D, one spec): the entry point the Dagster model assets call.
 
     train_partition(lake_root, coin, D, spec, window, bar, compute, guard) -> PartitionModel
+    train_partitions(lake_root, coin, D, specs, ...) -> {spec name: PartitionModel}   (one read of the inputs)
 
 reads day D (its features must exist: D is scored out of sample) and the N days before D, fits the spec on the
 window, predicts every bar of D, and scores D against its labels and the baselines. Nothing is written: the
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import polars as pl
 
@@ -25,7 +26,7 @@ from hyperliquid_assets.modeling.leakage import LeakageGuard
 from hyperliquid_assets.modeling.predict import predict_rows
 from hyperliquid_assets.modeling.specs import ComputeConfig, ModelSpec, TrainingWindow
 from hyperliquid_assets.modeling.train import FittedModel, fit_model
-from hyperliquid_assets.modeling.training_set import EvaluationDay, load_evaluation_day, load_training_set
+from hyperliquid_assets.modeling.training_set import EvaluationDay, LakeDays, load_evaluation_day, load_training_set
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +114,16 @@ def train_partition(
     bar: str = "1s",
     compute: ComputeConfig = ComputeConfig(),
     guard: LeakageGuard = LeakageGuard(),
+    days: LakeDays | None = None,
 ) -> PartitionModel:
-    """Train the spec for (coin, day) on the window before the day and score the day out of sample.
+    """Train the spec for (coin, day) on the window before the day and score the day out of sample. `days`
+    shares the tables read with other specs of the same partition (see train_partitions).
 
     Raises TrainingDataError (missing day D, short or missing window, too few rows) or LeakageError."""
     started = time.perf_counter()
-    evaluation = load_evaluation_day(lake_root, coin, day, spec, bar)
-    training = load_training_set(lake_root, coin, day, spec, window, bar)
+    days = days or LakeDays(lake_root, coin, bar, [spec])
+    evaluation = load_evaluation_day(lake_root, coin, day, spec, bar, days)
+    training = load_training_set(lake_root, coin, day, spec, window, bar, days)
     loaded = time.perf_counter()
     model = fit_model(training, compute, guard)
     fitted = time.perf_counter()
@@ -138,3 +142,19 @@ def train_partition(
              oos.metrics["prior_log_loss"], int(oos.metrics["rows"]))
     return PartitionModel(coin, day, bar, spec, window, compute, guard, model, days, inputs, counts, evaluation,
                           predictions, oos, importance, timings)
+
+
+def train_partitions(
+    lake_root: Path | str,
+    coin: str,
+    day: date,
+    specs: Sequence[ModelSpec],
+    window: TrainingWindow = TrainingWindow(),
+    bar: str = "1s",
+    compute: ComputeConfig = ComputeConfig(),
+    guard: LeakageGuard = LeakageGuard(),
+) -> dict[str, PartitionModel]:
+    """Several specs of one (coin, day) partition, reading each input table once: {spec name: PartitionModel}.
+    A spec that fails raises at once (its TrainingDataError or LeakageError), like train_partition."""
+    days = LakeDays(lake_root, coin, bar, specs)
+    return {spec.name: train_partition(lake_root, coin, day, spec, window, bar, compute, guard, days) for spec in specs}

@@ -6,6 +6,8 @@ null probabilities (see feature_frame)."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -15,7 +17,8 @@ import polars as pl
 from hyperliquid_assets.features.bars import BAR_TIME
 from hyperliquid_assets.formats.schemas import PREDICTIONS_SCHEMA
 from hyperliquid_assets.modeling.evaluate import normalized
-from hyperliquid_assets.modeling.feature_frame import known_book_mid, model_features
+from hyperliquid_assets.modeling.feature_frame import BOOK_AGE, MID, known_book_mid, model_features
+from hyperliquid_assets.modeling.inputs import FEATURES, InputPartition, read_partition_table
 from hyperliquid_assets.modeling.specs import ModelSpec, Target
 
 
@@ -30,8 +33,8 @@ def predict_rows(model: ProbabilityModel, features: pl.DataFrame, book_known: pl
     known = book_known.to_numpy().astype(bool)
     proba = np.full((features.height, k), np.nan)
     if known.any():
-        scored = np.asarray(model.predict_proba(features.filter(pl.Series(known)).drop(BAR_TIME).to_pandas()),
-                            dtype=np.float64)
+        rows = features.filter(pl.Series(known)).drop(BAR_TIME)
+        scored = np.asarray(model.predict_proba(pd.DataFrame(rows.to_numpy(), columns=rows.columns)), dtype=np.float64)
         if scored.shape != (int(known.sum()), k):
             raise ValueError(f"the model returned probabilities of shape {scored.shape}; expected ({int(known.sum())}, {k}) "
                              f"for a {target.kind} target")
@@ -50,3 +53,13 @@ def predict_day(model: ProbabilityModel, feature_table: pl.DataFrame, spec: Mode
     """Predictions for every bar of a feature table as stored (the joined features of one coin-day)."""
     book_known = known_book_mid(feature_table, bar).is_not_null()
     return predict_rows(model, model_features(feature_table, spec.features), book_known, spec.target)
+
+
+def predict_partition(
+    model: ProbabilityModel, lake_root: Path | str, coin: str, day: date, spec: ModelSpec, bar: str = "1s"
+) -> tuple[pl.DataFrame, InputPartition]:
+    """The predictions of one coin-day read from the lake, and the features file they were made from (for the
+    predictions asset: load the model version the model asset recorded, then call this)."""
+    columns = [BAR_TIME, *dict.fromkeys((MID, BOOK_AGE, *spec.features))]
+    table, features = read_partition_table(lake_root, FEATURES, coin, day, bar, columns)
+    return predict_day(model, table, spec, bar), features

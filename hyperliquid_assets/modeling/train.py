@@ -1,6 +1,6 @@
 """Fitting a spec on a training set: the leakage guard first, then the time-ordered split, then the fit.
 
-logreg:  Pipeline(median imputation -> standard scaling -> multinomial LogisticRegression(lbfgs)); class
+logreg:  Pipeline(mean imputation -> standard scaling -> multinomial LogisticRegression(lbfgs)); class
          weights from the spec (None or "balanced").
 xgboost: XGBClassifier(tree_method="hist"), seeded, on the spec's device, early stopping on the validation
          tail (the model keeps the best iteration); nulls routed natively.
@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import polars as pl
 from threadpoolctl import threadpool_limits
 
 from hyperliquid_assets.features.bars import BAR_TIME
@@ -65,7 +66,8 @@ def make_estimator(spec: ModelSpec, n_classes: int, threads: int) -> Any:
         from sklearn.preprocessing import StandardScaler
 
         return Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            # The mean: numpy's masked median over ~500k rows costs more than the regression's own fit.
+            ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
             ("scale", StandardScaler()),
             ("model", LogisticRegression(C=params["C"], class_weight=params["class_weight"], max_iter=params["max_iter"],
                                          tol=params["tol"], solver="lbfgs")),
@@ -84,7 +86,12 @@ def make_estimator(spec: ModelSpec, n_classes: int, threads: int) -> Any:
 
 
 def _frame(training: TrainingSet, rows: np.ndarray) -> pd.DataFrame:
-    return training.features[rows].drop(BAR_TIME).to_pandas()
+    """The feature rows `rows` (increasing) as a float64 frame with NaN for null (a boolean-mask filter: several
+    times faster than gathering by index)."""
+    mask = np.zeros(training.rows, dtype=bool)
+    mask[rows] = True
+    features = training.features.drop(BAR_TIME)
+    return pd.DataFrame(features.filter(pl.Series(mask)).to_numpy(), columns=features.columns)
 
 
 def fit_model(

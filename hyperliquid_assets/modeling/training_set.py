@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -71,11 +71,43 @@ def target_classes(labels: pl.DataFrame, target: Target) -> pl.Expr:
     return pl.when(sign == 1).then(1).when(sign == -1).then(0).cast(pl.Int8)
 
 
-def load_labelled_day(lake_root: Path | str, coin: str, day: date, spec: ModelSpec, bar: str) -> LabelledDay:
-    """Read and join one coin-day's features and labels (see LabelledDay)."""
-    feature_table, features_input = read_partition_table(
-        lake_root, FEATURES, coin, day, bar, [BAR_TIME, *dict.fromkeys((MID, BOOK_AGE, *spec.features))])
-    labels, labels_input = read_partition_table(lake_root, LABELS, coin, day, bar)
+@dataclass(frozen=True)
+class DayTables:
+    """One coin-day's feature and label tables as read, with the files they came from."""
+
+    features: pl.DataFrame
+    labels: pl.DataFrame
+    inputs: tuple[InputPartition, InputPartition]
+
+
+class LakeDays:
+    """Reads each coin-day's tables once, with the union of the feature columns of the specs it serves, so
+    several specs of one partition share one read (a missing day's error is remembered too)."""
+
+    def __init__(self, lake_root: Path | str, coin: str, bar: str, specs: Sequence[ModelSpec]) -> None:
+        self.lake_root, self.coin, self.bar = lake_root, coin, bar
+        self.columns = [BAR_TIME, *dict.fromkeys(c for spec in specs for c in (MID, BOOK_AGE, *spec.features))]
+        self._days: dict[date, DayTables | TrainingDataError] = {}
+
+    def tables(self, day: date) -> DayTables:
+        if day not in self._days:
+            try:
+                features, features_input = read_partition_table(self.lake_root, FEATURES, self.coin, day, self.bar,
+                                                                self.columns)
+                labels, labels_input = read_partition_table(self.lake_root, LABELS, self.coin, day, self.bar)
+                self._days[day] = DayTables(features, labels, (features_input, labels_input))
+            except TrainingDataError as exc:
+                self._days[day] = exc
+        found = self._days[day]
+        if isinstance(found, TrainingDataError):
+            raise found
+        return found
+
+
+def labelled_day(tables: DayTables, coin: str, day: date, spec: ModelSpec, bar: str) -> LabelledDay:
+    """Join one coin-day's features and labels for a spec (see LabelledDay)."""
+    feature_table, labels = tables.features, tables.labels
+    features_input, labels_input = tables.inputs
     needed = [BAR_TIME, spec.target.direction_column if spec.target.threshold_bps is None else spec.target.return_column]
     missing = [c for c in needed if c not in labels.columns]
     if missing:
@@ -94,8 +126,14 @@ def load_labelled_day(lake_root: Path | str, coin: str, day: date, spec: ModelSp
     reference = joined.select(
         BAR_TIME, mid.alias(REF_MID), *(pl.col(c).alias(FWD_PREFIX + c.removeprefix("label_ret_bps_")) for c in returns))
     target_class = joined.select(pl.when(mid.is_not_null()).then(pl.col("_class"))).to_series().alias("target")
-    return LabelledDay(model_features(feature_table, spec.features), reference, target_class,
-                       (features_input, labels_input))
+    return LabelledDay(model_features(feature_table, spec.features), reference, target_class, tables.inputs)
+
+
+def load_labelled_day(lake_root: Path | str, coin: str, day: date, spec: ModelSpec, bar: str,
+                      days: LakeDays | None = None) -> LabelledDay:
+    """Read (or take from `days`) and join one coin-day's features and labels."""
+    days = days or LakeDays(lake_root, coin, bar, [spec])
+    return labelled_day(days.tables(day), coin, day, spec, bar)
 
 
 @dataclass(frozen=True)
@@ -130,15 +168,16 @@ def window_days(day: date, window: TrainingWindow) -> list[date]:
 
 def load_training_set(
     lake_root: Path | str, coin: str, day: date, spec: ModelSpec, window: TrainingWindow = TrainingWindow(),
-    bar: str = "1s",
+    bar: str = "1s", days: LakeDays | None = None,
 ) -> TrainingSet:
     """The training rows of day D's model: the usable days of D-N..D-1 concatenated, purged and embargoed."""
+    days = days or LakeDays(lake_root, coin, bar, [spec])
     parts: list[LabelledDay] = []
     used: list[date] = []
     problems: list[str] = []
     for d in window_days(day, window):
         try:
-            part = load_labelled_day(lake_root, coin, d, spec, bar)
+            part = load_labelled_day(lake_root, coin, d, spec, bar, days)
         except TrainingDataError as exc:
             problems.append(str(exc))
             continue
@@ -163,11 +202,12 @@ def load_training_set(
     keep = (features[BAR_TIME] <= cutoff).to_numpy()
     purged = int((~keep).sum())
     keep_series = pl.Series(keep)
-    counts = {"window_bars": features.height, "purged_bars": purged, "days_used": len(used),
-              "days_missing": window.days - len(used)}
-    return TrainingSet(
-        coin, day, bar, spec, window, tuple(used), features.filter(keep_series), reference.filter(keep_series),
-        target_class.filter(keep_series), tuple(i for p in parts for i in p.inputs), counts)
+    features, reference, target_class = (f.filter(keep_series) for f in (features, reference, target_class))
+    counts = {"window_bars": len(keep), "purged_bars": purged, "days_used": len(used),
+              "days_missing": window.days - len(used),
+              "frame_bytes": features.estimated_size() + reference.estimated_size() + target_class.estimated_size()}
+    return TrainingSet(coin, day, bar, spec, window, tuple(used), features, reference, target_class,
+                       tuple(i for p in parts for i in p.inputs), counts)
 
 
 @dataclass(frozen=True)
@@ -219,10 +259,11 @@ class EvaluationDay:
         return self.reference[REF_MID].is_not_null()
 
 
-def load_evaluation_day(lake_root: Path | str, coin: str, day: date, spec: ModelSpec, bar: str = "1s") -> EvaluationDay:
+def load_evaluation_day(lake_root: Path | str, coin: str, day: date, spec: ModelSpec, bar: str = "1s",
+                        days: LakeDays | None = None) -> EvaluationDay:
     """Day D's features and labels; a day with no features (or no labels) fails naming coin and day."""
     try:
-        part = load_labelled_day(lake_root, coin, day, spec, bar)
+        part = load_labelled_day(lake_root, coin, day, spec, bar, days)
     except TrainingDataError as exc:
         raise TrainingDataError(f"model {spec.name} for {coin} {day}: cannot evaluate the day: {exc}") from None
     if part.target_class.is_not_null().sum() == 0:

@@ -21,7 +21,7 @@ import polars as pl
 
 from hyperliquid_assets.modeling.evaluate import evaluate_predictions
 from hyperliquid_assets.modeling.inputs import FEATURES
-from hyperliquid_assets.modeling.predict import predict_day
+from hyperliquid_assets.modeling.predict import predict_day, predict_rows
 from hyperliquid_assets.modeling.training_set import EvaluationDay
 from hyperliquid_assets.tracking.config import TrackingConfig
 from hyperliquid_assets.tracking.model_runs import CHAMPION, DAY_TAG
@@ -111,12 +111,16 @@ def _score_champion(name: str, version: str, evaluation: EvaluationDay) -> dict[
         raise ValueError(f"{name} v{version} predicts {info.metadata.get('target')} {info.metadata.get('class_names')}, "
                          f"the challenger {target.direction_column} {list(target.class_names)}: one registered model "
                          "must keep one target")
-    spec = replace(evaluation.spec, features=tuple(info.signature.inputs.input_names()))
-    features = next(i for i in evaluation.inputs if i.table == FEATURES)
-    table = pl.read_parquet(features.path)
-    if table.height != evaluation.features.height:
-        raise ValueError(f"{features.path} changed since the challenger was evaluated")
-    predictions = predict_day(PyfuncProbabilityModel(mlflow.pyfunc.load_model(uri)), table, spec, evaluation.bar)
+    columns = tuple(info.signature.inputs.input_names())
+    model = PyfuncProbabilityModel(mlflow.pyfunc.load_model(uri))
+    if set(columns) <= set(evaluation.features.columns):  # the usual case: the same features as the challenger
+        predictions = predict_rows(model, evaluation.features.select("bar_time", *columns), evaluation.book_known, target)
+    else:  # a champion with other features: read them from the same file the challenger was judged on
+        features = next(i for i in evaluation.inputs if i.table == FEATURES)
+        table = pl.read_parquet(features.path)
+        if table.height != evaluation.features.height:
+            raise ValueError(f"{features.path} changed since the challenger was evaluated")
+        predictions = predict_day(model, table, replace(evaluation.spec, features=columns), evaluation.bar)
     prior = np.full(len(target.directions), 1.0 / len(target.directions))  # baselines are not used for the champion
     return dict(evaluate_predictions(predictions, evaluation.target_class, prior, target).metrics)
 
