@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import re
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from hyperliquid_assets.settings import PROJECT_ROOT
 from hyperliquid_assets.tracking.code_version import CodeVersion, git_code_version
 from hyperliquid_assets.tracking.config import TrackingConfig, default_tracking_config
 from hyperliquid_assets.tracking.lineage import LINEAGE_TAGS, dagster_lineage_tags
-from hyperliquid_assets.tracking.model_runs import log_model_run
+from hyperliquid_assets.tracking.model_runs import fail_unfinished_runs, log_model_run
 from hyperliquid_assets.tracking.registry import load_probability_model
 from hyperliquid_assets_tests.research_lake import shared_research_lake
 
@@ -149,6 +150,31 @@ def test_a_failure_inside_the_run_ends_it_failed_never_running(tmp_path, results
     assert [(r.info.run_name, r.info.status) for r in runs] == [("logreg BTC 2026-01-03", "FAILED")]
     # Nothing was registered for the failed run.
     assert client.search_model_versions("name = 'hl_logreg_BTC'") == []
+
+
+def test_runs_left_running_by_a_killed_process_are_failed_by_dagster_run_id(tmp_path):
+    """A process killed mid-run (here: a child python killed with SIGKILL while its run is open) leaves the MLflow
+    run RUNNING; fail_unfinished_runs ends exactly the runs of that Dagster run."""
+    config = TrackingConfig.local(tmp_path / "mlruns")
+    child = (
+        "import os, signal, mlflow\n"
+        "from hyperliquid_assets.tracking.config import TrackingConfig\n"
+        "from hyperliquid_assets.tracking.store import using_store, experiment_id\n"
+        f"config = TrackingConfig.local({str(tmp_path / 'mlruns')!r})\n"
+        "with using_store(config) as client:\n"
+        "    run = mlflow.start_run(experiment_id=experiment_id(client, config), tags={'dagster.run_id': 'killed-run'})\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=120)
+    assert done.returncode == -9
+    client = client_of(config)
+    experiment = client.get_experiment_by_name(config.experiment)
+    other = client.create_run(experiment.experiment_id, tags={"dagster.run_id": "alive-run"})
+    assert [r.info.status for r in client.search_runs([experiment.experiment_id], "tags.`dagster.run_id` = 'killed-run'")] == ["RUNNING"]
+    ended = fail_unfinished_runs(config, "killed-run")
+    assert len(ended) == 1 and client.get_run(ended[0]).info.status == "FAILED"
+    assert client.get_run(other.info.run_id).info.status == "RUNNING"  # another Dagster run's run is left alone
+    assert fail_unfinished_runs(config, "killed-run") == []
 
 
 def test_code_version_is_the_checkout_or_unknown_never_an_error(tmp_path):

@@ -226,6 +226,24 @@ def log_model_run(
                                model_uri, name, version, number, result.headline(), seconds)
 
 
+def fail_unfinished_runs(config: TrackingConfig, dagster_run_id: str) -> list[str]:
+    """Mark FAILED every MLflow run of this Dagster run that is still RUNNING, and return their ids. A run
+    ends FINISHED or FAILED by itself unless its process is killed (kill -9, OOM): call this when Dagster
+    marks such a run failed (a run-failure sensor), so no MLflow run stays RUNNING."""
+    from mlflow.entities import RunStatus
+
+    with using_store(config) as client:
+        experiment = client.get_experiment_by_name(config.experiment)
+        if experiment is None:
+            return []
+        stale = client.search_runs([experiment.experiment_id],
+                                   f"tags.`dagster.run_id` = '{dagster_run_id}' and attributes.status = 'RUNNING'")
+        for run in stale:
+            client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))
+            client.set_tag(run.info.run_id, "hl.ended_by", "fail_unfinished_runs: the Dagster run's process died")
+        return [run.info.run_id for run in stale]
+
+
 def _register(client, name: str, model_uri: str, model_id: str, result: PartitionModel, run_id: str) -> str:
     """A new version of `name` with the partition's tags and the alias `challenger`."""
     from mlflow.exceptions import MlflowException
