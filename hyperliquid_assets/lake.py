@@ -9,6 +9,8 @@ table's content is a path component too, so variants never overwrite each other)
     features/book_features/bar=BAR/coin=COIN/date=YYYY-MM-DD/book_features.parquet
     features/<trade_flow_features|features>/bar=BAR/listing=LISTING/coin=COIN/date=YYYY-MM-DD/<table>.parquet
     labels/bar=BAR/coin=COIN/date=YYYY-MM-DD/labels.parquet (apart from features: the only forward-looking table)
+    models|predictions|backtests/SPEC/bar=BAR/listing=LISTING/coin=COIN/date=YYYY-MM-DD/...   per model spec
+    reports/SPEC/bar=BAR/listing=LISTING/coin=COIN/                         the walk-forward summary
     warehouse.duckdb                                       views over the configured variant of each table
 LISTING is a coin's Binance listing (`spot-trades-BTCUSDT`), BAR the research bar (`1s`, `1m`).
 """
@@ -79,6 +81,25 @@ class Lake:
 
     def labels_path(self, coin: str, day: date) -> Path:
         return self.root / "labels" / f"bar={self.bar}" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "labels.parquet"
+
+    def _modelled(self, tree: str, spec: str, coin: str) -> Path:
+        """Outputs of a model spec follow the features it read: the bar and the coin's listing are in the path."""
+        return self.root / tree / spec / f"bar={self.bar}" / f"listing={self.listing_id(coin)}" / f"coin={coin}"
+
+    def model_record_path(self, spec: str, coin: str, day: date) -> Path:
+        """The record of day D's model: its MLflow run, registered version and headline metrics."""
+        return self._modelled("models", spec, coin) / f"date={day:%Y-%m-%d}" / "model.json"
+
+    def predictions_path(self, spec: str, coin: str, day: date) -> Path:
+        return self._modelled("predictions", spec, coin) / f"date={day:%Y-%m-%d}" / "predictions.parquet"
+
+    def backtest_dir(self, spec: str, coin: str, day: date) -> Path:
+        """Day D's backtest of a spec's predictions: report.html, its figures, and the tables behind them."""
+        return self._modelled("backtests", spec, coin) / f"date={day:%Y-%m-%d}"
+
+    def summary_dir(self, spec: str, coin: str) -> Path:
+        """The walk-forward summary of a spec's backtests of a coin over every backtested day."""
+        return self._modelled("reports", spec, coin)
 
     @property
     def warehouse_path(self) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from hyperliquid_assets.lake import Lake, StagedFile
+from hyperliquid_assets.modeling.specs import DEFAULT_SPECS
 
 # view name -> glob under the lake root; {bar} is the lake's bar. Tables whose paths carry a listing are filtered to
 # each coin's configured listing, so a view never mixes variants of a table.
@@ -19,6 +20,10 @@ LAKE_TABLES = {
     "trade_flow_features": "features/trade_flow_features/bar={bar}/listing=*/coin=*/date=*/*.parquet",
     "features": "features/features/bar={bar}/listing=*/coin=*/date=*/*.parquet",
     "labels": "labels/bar={bar}/coin=*/date=*/*.parquet",
+    **{f"predictions_{spec}": f"predictions/{spec}/bar={{bar}}/listing=*/coin=*/date=*/*.parquet"
+       for spec in DEFAULT_SPECS},
+    **{f"backtest_daily_{spec}": f"backtests/{spec}/bar={{bar}}/listing=*/coin=*/date=*/daily.parquet"
+       for spec in DEFAULT_SPECS},
 }
 
 

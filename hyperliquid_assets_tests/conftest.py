@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from pathlib import Path
 
 import boto3
 import pytest
 
 # Tests pin the default universe; a developer's own settings must not leak in (before definitions import).
-for _name in ("HL_COINS", "HL_START_DATE", "HL_BINANCE_LISTINGS", "HL_LAKE_ROOT", "HL_SOURCE"):
+_TEST_CONTROLS = ("HL_REQUIRE_", "HL_FUZZ_", "HL_REAL_DATA", "HL_ALLOW_", "HL_CHROMIUM")  # how to run the tests, not settings
+for _name in [n for n in os.environ if n.startswith("HL_") and not n.startswith(_TEST_CONTROLS)]:
     os.environ.pop(_name, None)
+# Models train on a 2-day window at every 5th bar (the defaults, pinned): tests of days 1-3 get a model for day 3.
+os.environ.update(HL_MODEL_WINDOW_DAYS="2", HL_MODEL_STRIDE="5")
+# Nothing a test runs may write to the project's MLflow store (tests that use MLflow name their own store; this
+# catches any that would fall back to the default).
+_MLRUNS = Path(tempfile.mkdtemp(prefix="hl-tests-mlruns-"))
+os.environ.update(MLFLOW_TRACKING_URI=f"sqlite:///{_MLRUNS / 'mlflow.db'}", HL_MLFLOW_ARTIFACT_ROOT=str(_MLRUNS))
 
 from hyperliquid_assets.settings import PROJECT_ROOT  # noqa: E402
 

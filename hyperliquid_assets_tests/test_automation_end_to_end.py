@@ -4,7 +4,6 @@ takes its inventory, declarative automation fetches and cleans its objects, then
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from datetime import datetime, timedelta, timezone
@@ -15,6 +14,7 @@ from hyperliquid_assets.defs.backfills import DagsterServer
 from hyperliquid_assets.demo.archive import write_demo_archive
 from hyperliquid_assets.demo.market import DemoMarketParams
 from hyperliquid_assets.settings import DEFAULT_LISTINGS, PROJECT_ROOT
+from hyperliquid_assets_tests.dagster_env import isolated_env
 
 COINS = ["BTC", "ETH"]
 
@@ -28,7 +28,7 @@ def test_a_day_added_to_the_mirror_becomes_features_and_labels_with_no_one_launc
     staged = tmp_path / "publish"
     write_demo_archive(staged, COINS, day, 1, DEFAULT_LISTINGS,
                        DemoMarketParams(snapshot_gap_s=6.0, trades_per_hour=400), seed=6)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HL_")}
+    env = isolated_env(tmp_path)
     env.update(DAGSTER_HOME=str(home), HL_LAKE_ROOT=str(lake), HL_AUTOMATION="on", HL_SENSOR_INTERVAL_S="5")
     with DagsterServer(None, PROJECT_ROOT / "workspace.yaml", tmp_path / "dagster-dev.log", env=env, cwd=home) as _:
         instance = dg.DagsterInstance.from_config(str(home))

@@ -20,6 +20,7 @@ from hyperliquid_assets.demo.market import DemoMarketParams
 from hyperliquid_assets.settings import DEFAULT_LISTINGS, PROJECT_ROOT
 from hyperliquid_assets.sources.layout import HYPERLIQUID_BUCKET, l2_book_key
 from hyperliquid_assets_tests.browser import chromium_page, screenshot
+from hyperliquid_assets_tests.dagster_env import isolated_env
 
 COINS = ["BTC", "ETH"]
 WINDOW = (date(2026, 1, 1), date(2026, 1, 3))  # the whole-graph backfill
@@ -50,7 +51,7 @@ def stack(tmp_path_factory):
         (mirror / _hour_key(coin, KILL_DAY, 0)).parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(mirror / _hour_key("BTC", KILL_DAY, 0))
     shutil.copy(spare / _hour_key("ETH", KILL_DAY, 0), mirror / _hour_key("ETH", KILL_DAY, 0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HL_")}
+    env = isolated_env(root)
     env.update(DAGSTER_HOME=str(home), HL_LAKE_ROOT=str(lake), HL_AUTOMATION="off", HL_START_DATE="2026-01-01")
     with DagsterServer(None, PROJECT_ROOT / "workspace.yaml", root / "dagster-dev.log", env=env, cwd=home) as server:
         instance = dg.DagsterInstance.from_config(str(home))
@@ -66,6 +67,9 @@ def _graph():
 
 
 def _window_keys(node, coins: list[str], first: date, last: date) -> set[str]:
+    """The node's partitions of the window (a model's days begin after its training window)."""
+    (time_dimension,) = (d for d in node.partitions_def.partitions_defs if d.name != "coin")
+    first = max(first, time_dimension.partitions_def.start.date())
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     dims = {d.name for d in node.partitions_def.partitions_defs}
     if "hour" in dims:
@@ -93,22 +97,29 @@ def test_a_whole_graph_backfill_through_the_daemon_materializes_every_partition_
         expected = _window_keys(node, COINS, *WINDOW)
         assert expected <= set(instance.get_materialized_partitions(key)), key
         partitions += len(expected)
+    # Every check ran; the blocking ones passed. (The warnings may fire: so few trades leave minutes empty.)
     for check_key in graph.asset_check_keys:
         execution = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]
-        assert execution is not None and execution.status.value == "SUCCEEDED", check_key
+        assert execution is not None, check_key
+        if graph.get_check_spec(check_key).blocking:
+            assert execution.status.value == "SUCCEEDED", (check_key, execution)
 
     runs = _runs(instance, ids)
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-    # A few runs per coin (the chain in ~3 waves, plus the warehouse), not one per partition (~170 here).
-    assert len(runs) <= 2 * 5 and partitions > 150
+    # A few runs per coin (the chain in ~4 waves: archive hours, Binance day, research tables, models and
+    # backtests; then the summaries and the warehouse), not one per partition (~190 here).
+    assert len(runs) <= 2 * 6 and partitions > 150
     print(f"whole-graph backfill: {partitions} partitions in {len(runs)} runs")
 
 
 def test_one_bad_hour_fails_by_name_the_rest_is_recorded_and_reexecution_converges(stack, tmp_path):
     server, instance, lake, mirror = stack["server"], stack["instance"], stack["lake"], stack["mirror"]
     graph = _graph()
-    backfill_id = server.launch_backfill(window_selection(graph, ["BTC"], BAD_DAY, BAD_DAY, unpartitioned=False),
-                                         title="e2e bad hour")
+    # The lake and research tables of the day (its models would need the two days before it, not in the mirror).
+    selection = [entry for entry in window_selection(graph, ["BTC"], BAD_DAY, BAD_DAY, unpartitioned=False)
+                 if graph.get(dg.AssetKey(entry["assetKey"]["path"])).group_name
+                 in {"raw", "clean", "features", "labels"}]
+    backfill_id = server.launch_backfill(selection, title="e2e bad hour")
     state = follow(server, [backfill_id], lambda run: None, timeout_s=900)[backfill_id]
     assert state["status"] == "COMPLETED_FAILED"
     hours = _window_keys(graph.get(dg.AssetKey("l2_book")), ["BTC"], BAD_DAY, BAD_DAY)
@@ -229,14 +240,16 @@ def _wait_for_worker_pids(instance, backfill_ids: list[str], count: int, timeout
 
 def test_the_ui_shows_the_graph_partitions_and_a_date_range_for_materialize_all(stack):
     server = stack["server"]
-    with chromium_page() as page:
+    # Tall enough that the catalog's virtualized list renders every asset (it renders only what is in view).
+    with chromium_page(height=2400) as page:
         page.goto(f"{server.url}/assets", wait_until="networkidle")  # the catalog lists every asset
         for name in ("upstream_inventory", "hyperliquid_l2_raw", "l2_book", "book_features", "features", "labels",
-                     "lake_warehouse"):
+                     "model_logreg", "predictions_xgboost", "champion_logreg", "backtest_xgboost",
+                     "backtest_summaries", "lake_warehouse"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
         screenshot(page, "dagster_asset_catalog")
         page.goto(f"{server.url}/asset-groups", wait_until="networkidle")  # lineage, by group
-        for group in ("raw", "clean", "features", "labels", "warehouse"):
+        for group in ("raw", "clean", "features", "labels", "models", "predictions", "backtests", "warehouse"):
             page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
         screenshot(page, "dagster_asset_graph")
         page.get_by_role("button", name="Materialize all").first.click()

@@ -17,8 +17,13 @@ ASSETS = {
     "upstream_inventory": ("raw", DAILY), "hyperliquid_l2_raw": ("raw", HOURLY), "binance_trades_raw": ("raw", DAILY),
     "l2_book": ("clean", HOURLY), "binance_trades": ("clean", DAILY), "book_features": ("features", DAILY),
     "trade_flow_features": ("features", DAILY), "features": ("features", DAILY), "labels": ("labels", DAILY),
-    "lake_warehouse": ("warehouse", None),
+    "model_logreg": ("models", DAILY), "model_xgboost": ("models", DAILY),
+    "champion_logreg": ("models", DAILY), "champion_xgboost": ("models", DAILY),
+    "predictions_logreg": ("predictions", DAILY), "predictions_xgboost": ("predictions", DAILY),
+    "backtest_logreg": ("backtests", DAILY), "backtest_xgboost": ("backtests", DAILY),
+    "backtest_summaries": ("backtests", None), "lake_warehouse": ("warehouse", None),
 }
+SPECS = ("logreg", "xgboost")
 
 
 def _specs() -> dict[str, dg.AssetSpec]:
@@ -38,7 +43,13 @@ def test_asset_inventory_groups_kinds_docs_and_lineage():
         "binance_trades": {"binance_trades_raw"}, "book_features": {"l2_book"},
         "trade_flow_features": {"binance_trades"}, "features": {"book_features", "trade_flow_features"},
         "labels": {"book_features"},
-        "lake_warehouse": {"l2_book", "binance_trades", "book_features", "trade_flow_features", "features", "labels"},
+        **{f"model_{m}": {"features", "labels"} for m in SPECS},
+        **{f"predictions_{m}": {f"model_{m}"} for m in SPECS},
+        **{f"champion_{m}": {f"model_{m}"} for m in SPECS},
+        **{f"backtest_{m}": {"l2_book", "features", "labels", f"model_{m}", f"predictions_{m}"} for m in SPECS},
+        "backtest_summaries": {f"backtest_{m}" for m in SPECS},
+        "lake_warehouse": {"l2_book", "binance_trades", "book_features", "trade_flow_features", "features", "labels",
+                           *(f"predictions_{m}" for m in SPECS), *(f"backtest_{m}" for m in SPECS)},
     }
     # The graph has one root, so the UI's "Materialize all" can take a date range and the coins.
     assert [k for k, d in deps.items() if not d] == ["upstream_inventory"]
@@ -103,6 +114,15 @@ def test_partition_mappings_declare_exactly_what_each_step_reads():
     assert upstream("labels", "book_features", "BTC|2026-01-05") == ["BTC|2026-01-05"]
     assert upstream("hyperliquid_l2_raw", "upstream_inventory", "ETH|2026-01-05-13:00") == ["ETH|2026-01-05"]
     assert upstream("binance_trades_raw", "upstream_inventory", "ETH|2026-01-05") == ["ETH|2026-01-05"]
+    # Day D's model trains on the HL_MODEL_WINDOW_DAYS days before D (2 under the tests' settings) and is scored
+    # on D's features and labels, out of sample; the backtest replays D's book hours.
+    window = ["BTC|2026-01-03", "BTC|2026-01-04", "BTC|2026-01-05"]
+    for spec in SPECS:
+        assert upstream(f"model_{spec}", "features", "BTC|2026-01-05") == window
+        assert upstream(f"model_{spec}", "labels", "BTC|2026-01-05") == window
+        for dep in (f"model_{spec}", f"predictions_{spec}", "features", "labels"):
+            assert upstream(f"backtest_{spec}", dep, "BTC|2026-01-05") == ["BTC|2026-01-05"]
+        assert upstream(f"backtest_{spec}", "l2_book", "BTC|2026-01-05") == [f"BTC|2026-01-05-{h:02d}:00" for h in range(24)]
 
 
 def test_automation_sensors_and_jobs():

@@ -8,13 +8,14 @@ import hashlib
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from hyperliquid_assets.demo.archive import write_demo_archive
 from hyperliquid_assets.demo.market import DemoMarketParams
+from hyperliquid_assets.lake import Lake
 from hyperliquid_assets.settings import DEFAULT_LISTINGS
 
 DAY1 = date(2026, 1, 1)
@@ -37,7 +38,7 @@ from hyperliquid_assets.sources.object_sources import LocalMirror
 mirror, root = Path(sys.argv[1]), Path(sys.argv[2])
 days = [date(2026, 1, 1) + timedelta(days=n) for n in range(2)]
 listing = DEFAULT_LISTINGS["BTC"]
-lake = Lake(root / "1s")
+lake = Lake(root)
 hyperliquid, binance = LocalMirror(mirror / HYPERLIQUID_BUCKET), LocalMirror(mirror / BINANCE_HOST)
 for day in days:
     for h in range(24):
@@ -46,12 +47,10 @@ for day in days:
         assert clean_l2_hour(lake, "BTC", hour).status == "written"
     store_trades_day(binance, lake, listing, day)
     assert clean_trades_day(lake, "BTC", listing, day).status == "written"
-(root / "1m").mkdir()
-(root / "1m" / "clean").symlink_to(root / "1s" / "clean")
-for bar in ("1s", "1m"):
+for bar in ("1s", "1m"):  # one lake: the bar is part of every research table's path
     for step in (book_features_day, trade_flow_features_day, joined_features_day, labels_day):
         for day in days:
-            assert step(Lake(root / bar), "BTC", day, bar).status == "written"
+            assert step(Lake(root, bar=bar), "BTC", day, bar).status == "written"
 """
 
 
@@ -67,8 +66,7 @@ def _build(mirror: Path, root: Path, threads: int) -> dict[str, str]:
     """Build the lake in a fresh process with `threads` polars threads; sha256 of every Parquet file."""
     env = {**os.environ, "POLARS_MAX_THREADS": str(threads)}
     subprocess.run([sys.executable, "-c", BUILD_LAKE, str(mirror), str(root)], check=True, env=env)
-    files = [*(root / "1s").rglob("*.parquet"), *(root / "1m" / "features").rglob("*.parquet"),
-             *(root / "1m" / "labels").rglob("*.parquet")]
+    files = list(root.rglob("*.parquet"))
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -78,10 +76,12 @@ def test_every_table_is_byte_identical_across_reruns_and_thread_counts(mirror, t
     two_threads_again = _build(mirror, tmp_path / "threads-2-again", 2)
 
     for bar in ("1s", "1m"):
-        for table in ("book_features", "trade_flow_features", "features"):
-            assert {f"{bar}/features/{table}/coin=BTC/date=2026-01-0{d}/{table}.parquet" for d in (1, 2)} <= set(one_thread)
-        assert {f"{bar}/labels/coin=BTC/date=2026-01-0{d}/labels.parquet" for d in (1, 2)} <= set(one_thread)
-    assert len([p for p in one_thread if "/clean/" in p]) == 48 + 2
+        relative = Lake(Path(), bar=bar)
+        for day in (DAY1, DAY1 + timedelta(days=1)):
+            expected = [relative.feature_path(t, "BTC", day) for t in ("book_features", "trade_flow_features", "features")]
+            expected.append(relative.labels_path("BTC", day))
+            assert {p.as_posix() for p in expected} <= set(one_thread)
+    assert len([p for p in one_thread if p.startswith("clean/")]) == 48 + 2
 
     differing = sorted(p for p in one_thread if one_thread[p] != two_threads.get(p))
     assert differing == [], "1 thread vs 2 threads"

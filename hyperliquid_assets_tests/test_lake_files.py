@@ -8,7 +8,7 @@ import multiprocessing
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -26,6 +26,7 @@ from hyperliquid_assets.lake import (
 )
 from hyperliquid_assets.warehouse import refresh_warehouse
 
+DAY = date(2026, 1, 1)
 FRAME = pl.DataFrame({"x": list(range(1000)), "y": [0.5] * 1000})
 
 
@@ -101,7 +102,7 @@ def test_the_leftover_of_a_writer_killed_mid_write_goes_with_the_next_write(tmp_
 
 def test_a_killed_warehouse_refresh_leaves_nothing_after_the_next_refresh(tmp_path):
     lake = Lake(tmp_path)
-    write_parquet_atomic(FRAME, tmp_path / "labels" / "coin=BTC" / "date=2026-01-01" / "labels.parquet", {})
+    write_parquet_atomic(FRAME, lake.labels_path("BTC", DAY), {})
     killed = _start(WAREHOUSE_WRITER, str(lake.warehouse_path))
     killed.send_signal(signal.SIGKILL)
     killed.wait()
@@ -116,8 +117,8 @@ def test_a_killed_warehouse_refresh_leaves_nothing_after_the_next_refresh(tmp_pa
 
 def test_a_failed_warehouse_refresh_leaves_no_temp_file_or_wal(tmp_path):
     lake = Lake(tmp_path)
-    write_parquet_atomic(FRAME, tmp_path / "labels" / "coin=BTC" / "date=2026-01-01" / "labels.parquet", {})
-    bad = tmp_path / "features" / "features" / "coin=BTC" / "date=2026-01-01" / "features.parquet"
+    write_parquet_atomic(FRAME, lake.labels_path("BTC", DAY), {})
+    bad = lake.feature_path("features", "BTC", DAY)
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"PAR1 not really parquet PAR1")
     with pytest.raises(duckdb.Error):
@@ -258,7 +259,7 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_fails_the_write_and_leaves_the_stored_file_and_no_temp_file(small_disk):
     lake = Lake(small_disk)
-    labels = small_disk / "labels" / "coin=BTC" / "date=2026-01-01" / "labels.parquet"
+    labels = lake.labels_path("BTC", DAY)
     write_parquet_atomic(FRAME, labels, {})
     before = labels.read_bytes()
     noise = pl.DataFrame({"x": list(range(200_000))}).with_columns(y=pl.col("x").hash())

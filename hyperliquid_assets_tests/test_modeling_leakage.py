@@ -42,7 +42,11 @@ def test_the_real_features_pass_the_screen_with_room(training):
     # The largest honest statistic stays well below each limit (the planted imbalance signal included).
     assert 0.0 < screen.max_next_bar < guard.max_next_bar_corr / 2
     assert 0.1 < screen.max_forward < guard.max_forward_return_corr / 2
-    assert screen.forward["book_imbalance_1"] == screen.max_forward
+    # The strongest forward statistics belong to the columns the demo market documents as carrying its planted
+    # drift (demo/market.py): near-book imbalance and depth, and past returns.
+    strongest = max(screen.forward, key=screen.forward.get)
+    assert strongest.startswith(("book_imbalance_", "book_ask_depth_", "book_bid_depth_", "book_ret_bps_")), strongest
+    assert screen.forward["book_imbalance_1"] > 0.1
 
 
 def test_a_label_column_in_the_features_is_refused_by_name(training):

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import polars as pl
 
 from hyperliquid_assets.backtesting.backtest import BacktestConfig, BacktestResult, run_backtest
-from hyperliquid_assets.backtesting.inputs import read_backtest_inputs
+from hyperliquid_assets.backtesting.inputs import BacktestInputs, read_backtest_inputs
 from hyperliquid_assets.backtesting.report import ReportFiles, write_report
 from hyperliquid_assets.backtesting.summary import SummaryInputError, walk_forward_summary, write_summary_report
 from hyperliquid_assets.lake import Lake, write_parquet_atomic
@@ -58,11 +58,13 @@ def backtest_partition(
     provenance: Mapping[str, Any],
     feature_importance: pl.DataFrame | None = None,
     config: BacktestConfig = BacktestConfig(),
+    inputs: BacktestInputs | None = None,
 ) -> BacktestOutcome:
-    """Read D's book, features and labels, backtest the predictions and the baselines, write the report and the
+    """Read D's book, features and labels (or use `inputs` already read with the same config, when several
+    specs are backtested on the same day), backtest the predictions and the baselines, write the report and the
     result tables into out_dir."""
     out_dir = Path(out_dir)
-    inputs = read_backtest_inputs(lake, coin, day, config)
+    inputs = inputs or read_backtest_inputs(lake, coin, day, config)
     result = run_backtest(coin, day, predictions, inputs.book, inputs.features, inputs.labels, config)
     report = write_report(result, out_dir, provenance, feature_importance)
     stamp = {"hyperliquid_assets.backtest.provenance": json.dumps(dict(provenance), sort_keys=True, default=str),

@@ -113,6 +113,39 @@ def _print_window_summary(states: list[dict], lake_root: Path, bar: str, coins: 
             rows = pl.scan_parquet(files).select(pl.len()).collect().item()
             size = sum(f.stat().st_size for f in files)
             print(f"  {table:20s} {len(files):4d} files {rows:>12,} rows {size / 1e6:8.1f} MB")
+    _print_model_results(Lake(lake_root, bar=bar), coins, sorted(days))
     warehouse = Lake(lake_root).warehouse_path
     if warehouse.exists():
         print(f'SQL over the lake: hl-assets sql "SELECT coin, date, count(*) FROM features GROUP BY ALL ORDER BY ALL"')
+
+
+def _print_model_results(lake, coins: list[str], days: list[str]) -> None:
+    """Per spec and coin: the window's models (mean out-of-sample AUC against the class prior's) and the summed
+    net PnL of the backtests, model against baselines, with costs (from the files the assets wrote)."""
+    import json
+
+    import polars as pl
+
+    from hyperliquid_assets.backtesting.partition import DAILY_ROWS
+    from hyperliquid_assets.modeling.specs import DEFAULT_SPECS
+
+    lines = []
+    for spec in DEFAULT_SPECS:
+        for coin in coins:
+            model_dir = lake.model_record_path(spec, coin, date(2000, 1, 1)).parent.parent
+            records = [json.loads(p.read_bytes()) for d in days for p in model_dir.glob(f"{d}/model.json")]
+            backtest_dir = lake.backtest_dir(spec, coin, date(2000, 1, 1)).parent
+            daily = [p for d in days for p in backtest_dir.glob(f"{d}/{DAILY_ROWS}")]
+            if not records:
+                continue
+            auc = sum(r["metrics"].get("oos_roc_auc", float("nan")) for r in records) / len(records)
+            prior = sum(r["metrics"].get("oos_prior_roc_auc", float("nan")) for r in records) / len(records)
+            line = f"  {spec:8s} {coin:5s} {len(records)} models, OOS AUC {auc:.3f} (prior {prior:.3f})"
+            if daily:
+                pnl = (pl.read_parquet(daily).group_by("strategy").agg(pl.col("net_pnl").sum())
+                       .sort("strategy").rows())
+                line += f"; {len(daily)} backtest days, net PnL " + ", ".join(f"{s} {v:+.2f}" for s, v in pnl)
+            lines.append(line)
+    if lines:
+        print("\nmodels (MLflow: scripts/mlflow-ui) and backtests (reports under backtests/ and reports/):")
+        print("\n".join(lines))

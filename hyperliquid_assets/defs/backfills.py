@@ -85,8 +85,13 @@ def window_selection(asset_graph, coins: list[str], first_day: date, last_day: d
         partitions = node.partitions_def
         if partitions is not None:
             dims = {d.name for d in partitions.partitions_defs}
-            first, last = (f"{first_day:%Y-%m-%d}-00:00", f"{last_day:%Y-%m-%d}-23:00") if "hour" in dims else (
-                f"{first_day:%Y-%m-%d}", f"{last_day:%Y-%m-%d}")
+            # An asset's days may begin after the lake's (a model needs its training window first).
+            (time_dimension,) = (d for d in partitions.partitions_defs if d.name != "coin")
+            start = max(first_day, time_dimension.partitions_def.start.date())
+            if start > last_day:
+                continue
+            first, last = (f"{start:%Y-%m-%d}-00:00", f"{last_day:%Y-%m-%d}-23:00") if "hour" in dims else (
+                f"{start:%Y-%m-%d}", f"{last_day:%Y-%m-%d}")
             entry["partitions"] = {"ranges": [{"start": f"{coin}|{first}", "end": f"{coin}|{last}"} for coin in coins]}
         selection.append(entry)
     return selection

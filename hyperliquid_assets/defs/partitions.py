@@ -4,7 +4,7 @@ fails), so each one is declared, with the reason beside it; each declares exactl
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -23,6 +23,12 @@ day_partitions = dg.DailyPartitionsDefinition(start_date=f"{SETTINGS.start_date:
 
 coin_hour_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "hour": hour_partitions})
 coin_day_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "date": day_partitions})
+# Day D's model trains on the HL_MODEL_WINDOW_DAYS days before D, so the model, prediction, champion and backtest
+# days begin that many days after the lake's: a day without a full training window has no model partition (rather
+# than one that can never be materialized and fails every backfill that covers it).
+FIRST_MODEL_DAY = SETTINGS.start_date + timedelta(days=SETTINGS.model_window_days)
+model_day_partitions = dg.DailyPartitionsDefinition(start_date=f"{FIRST_MODEL_DAY:%Y-%m-%d}")
+coin_model_day_partitions = dg.MultiPartitionsDefinition({"coin": coin_partitions, "date": model_day_partitions})
 
 _same_coin = dg.DimensionPartitionMapping("coin", dg.IdentityPartitionMapping())
 
@@ -53,9 +59,10 @@ day_and_day_before = _days(-1, 0)
 same_day = _days(0, 0)
 
 
-def training_days(window_days: int) -> dg.MultiPartitionMapping:
-    """The `window_days` days before the day (never the day itself): what a model used on day D is trained on."""
-    return _days(-window_days, -1)
+def model_days(window_days: int) -> dg.MultiPartitionMapping:
+    """The `window_days` days before the day, which day D's model is trained on, and D itself, on which it is
+    scored out of sample (the step reads both; the training rows never come from D)."""
+    return _days(-window_days, 0)
 
 
 def coin_and_hour(partition_key: str) -> tuple[str, datetime]:

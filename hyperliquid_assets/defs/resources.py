@@ -66,6 +66,21 @@ class LakeResource(dg.ConfigurableResource):
         return Lake(Path(self.root), self.bar, (settings or SETTINGS).listings)
 
 
+class MlflowTracking(dg.ConfigurableResource):
+    """The MLflow tracking store and registry (default: `sqlite:///<project>/mlruns/mlflow.db`, artifacts under
+    `<project>/mlruns/`; any tracking URI by MLFLOW_TRACKING_URI)."""
+
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "hyperliquid_assets"
+    ui_url: str = "http://127.0.0.1:5000"
+
+    def config(self):
+        from hyperliquid_assets.tracking.config import TrackingConfig
+
+        return TrackingConfig(self.tracking_uri, self.artifact_root, self.experiment, self.ui_url)
+
+
 def resources_from_settings(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str, dg.ConfigurableResource]:
     remote = settings.source == "remote"
     endpoint = dg.EnvVar("HL_S3_ENDPOINT_URL") if env.get("HL_S3_ENDPOINT_URL") else None
@@ -83,4 +98,15 @@ def resources_from_settings(settings: Settings, env: Mapping[str, str] = os.envi
             base_url=base_url,
         ),
         "lake": LakeResource(root=str(settings.lake_root), bar=settings.feature_bar),
+        "mlflow": _mlflow_resource(env),
     }
+
+
+def _mlflow_resource(env: Mapping[str, str]) -> MlflowTracking:
+    from hyperliquid_assets.tracking.config import default_tracking_config
+
+    default = default_tracking_config(env=env)
+    # The tracking URI can name a server with credentials: bound as an EnvVar when set, never shown as a value.
+    uri = dg.EnvVar("MLFLOW_TRACKING_URI") if env.get("MLFLOW_TRACKING_URI") else default.tracking_uri
+    return MlflowTracking(tracking_uri=uri, artifact_root=default.artifact_root, experiment=default.experiment,
+                          ui_url=default.ui_url)

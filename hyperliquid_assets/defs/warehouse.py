@@ -8,7 +8,8 @@ from hyperliquid_assets.defs.partitions import SETTINGS
 from hyperliquid_assets.defs.resources import LakeResource
 from hyperliquid_assets.warehouse import LAKE_TABLES, refresh_warehouse
 
-WAREHOUSE_INPUTS = ["l2_book", "binance_trades", "book_features", "trade_flow_features", "features", "labels"]
+WAREHOUSE_INPUTS = ["l2_book", "binance_trades", "book_features", "trade_flow_features", "features", "labels",
+                    "predictions_logreg", "predictions_xgboost", "backtest_logreg", "backtest_xgboost"]
 
 
 @dg.asset(
@@ -20,7 +21,7 @@ WAREHOUSE_INPUTS = ["l2_book", "binance_trades", "book_features", "trade_flow_fe
 )
 def lake_warehouse(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """`data/warehouse.duckdb`: a view per lake table (l2_book, trades, book_features, trade_flow_features,
-    features, labels) over its Parquet files, hive-partitioned by coin and date, e.g.
+    features, labels, predictions_<spec>, backtest_daily_<spec>) over its Parquet files, hive-partitioned by coin and date, e.g.
     `SELECT ... FROM features WHERE coin = 'BTC' AND date BETWEEN '2026-01-01' AND '2026-01-02'` from the duckdb
     CLI, Python, or `hl-assets sql "..."`. Each view reads only the configured variant of its table (the research
     bar, and each coin's Binance listing), so variants never mix. Views read files at query time; the database is

@@ -30,10 +30,12 @@ class PartitionFiles:
         return {FEATURES: self.features, LABELS: self.labels}[table]
 
 
-def partition_files(lake_root: Path | str, coin: str, day: date, bar: str) -> PartitionFiles:
-    """The joined feature table and the label table of one coin-day at `bar` bars."""
-    del bar  # today the lake holds one bar size per root; the path will carry it
-    lake = Lake(lake_root)
+def partition_files(lake_root: Lake | Path | str, coin: str, day: date, bar: str) -> PartitionFiles:
+    """The joined feature table and the label table of one coin-day at `bar` bars. Pass a Lake to read a lake set
+    up with other listings than the defaults (its bar must be `bar`)."""
+    lake = lake_root if isinstance(lake_root, Lake) else Lake(lake_root, bar=bar)
+    if lake.bar != bar:
+        raise ValueError(f"lake at {lake.root} is set up for {lake.bar} bars, not {bar}")
     return PartitionFiles(features=lake.feature_path(FEATURES, coin, day), labels=lake.labels_path(coin, day))
 
 
