@@ -128,7 +128,7 @@ def test_partition_mappings_declare_exactly_what_each_step_reads():
 def test_automation_sensors_and_jobs():
     assert {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")} == {"upstream_inventory_job"}
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"upstream_sensor", "asset_automation"}
+    assert set(sensors) == {"upstream_sensor", "asset_automation", "end_mlflow_runs_of_failed_runs"}
     assert {s.default_status for s in sensors.values()} == {dg.DefaultSensorStatus.RUNNING}
     assert not list(defs.schedules or [])  # nothing waits for a clock: sensors and automation follow the data
     specs = _specs()

@@ -73,3 +73,32 @@ def test_convert_commands_write_what_the_assets_write(real_data, tmp_path, capsy
                                 BinanceListing("BTCUSD_PERP", "coinm", "aggTrades", 100.0), "x")
     assert pl.read_parquet(day_out).equals(expected)
     assert not list(Path(tmp_path).glob(".*.tmp"))
+
+
+def test_a_backfill_asks_for_models_only_where_their_training_days_can_be_in_the_lake(tmp_path):
+    """Day D's model trains on the 2 days before D: in a window that starts on an empty lake, models begin on
+    its third day; once the lake holds the days before the window, on its first; a gap counts as missing."""
+    from datetime import date
+
+    from hyperliquid_assets.cli.backfill import first_model_day
+    from hyperliquid_assets.defs.backfills import window_selection
+    from hyperliquid_assets.definitions import defs
+
+    settings = load_settings({"HL_LAKE_ROOT": str(tmp_path), "HL_MODEL_WINDOW_DAYS": "2"})
+    first = date(2026, 3, 10)
+    assert first_model_day(settings, "BTC", first) == date(2026, 3, 12)
+    lake = Lake(tmp_path, bar=settings.feature_bar)
+    for day in (date(2026, 3, 8), date(2026, 3, 9)):
+        for path in (lake.feature_path("features", "BTC", day), lake.labels_path("BTC", day)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+    assert first_model_day(settings, "BTC", first) == first
+    assert first_model_day(settings, "ETH", first) == date(2026, 3, 12)  # per coin
+    lake.labels_path("BTC", date(2026, 3, 8)).unlink()
+    assert first_model_day(settings, "BTC", first) == date(2026, 3, 11)
+
+    selection = window_selection(defs.resolve_asset_graph(), ["BTC"], first, date(2026, 3, 13),
+                                 first_model_day=date(2026, 3, 12))
+    ranges = {e["assetKey"]["path"][0]: e["partitions"]["ranges"][0]["start"] for e in selection if "partitions" in e}
+    assert ranges["features"] == "BTC|2026-03-10" and ranges["model_xgboost"] == "BTC|2026-03-12"
+    assert ranges["backtest_logreg"] == "BTC|2026-03-12" and ranges["l2_book"] == "BTC|2026-03-10-00:00"

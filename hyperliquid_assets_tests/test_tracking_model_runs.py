@@ -198,3 +198,34 @@ def test_store_configuration(tmp_path):
         TrackingConfig("sqlite:///x.db", "relative/mlruns")
     with pytest.raises(ValueError, match="exceed"):
         log_model_run(TrackingConfig.local(tmp_path), None, {"dagster.input_data_versions": "x" * 8001})  # type: ignore[arg-type]
+
+
+def test_the_run_failure_sensor_fails_the_mlflow_runs_a_failed_dagster_run_left_running(tmp_path):
+    """The sensor Dagster's daemon calls when a run fails, on a real failed run: the MLflow run carrying that
+    run's id (left RUNNING, as a killed process leaves it: see the test above) is marked FAILED."""
+    import dagster as dg
+
+    from hyperliquid_assets.defs.models.sensors import end_mlflow_runs_of_failed_runs
+    from hyperliquid_assets.defs.resources import MlflowTracking
+    from hyperliquid_assets.tracking.store import experiment_id, using_store
+
+    @dg.asset
+    def model_step_that_dies() -> None:
+        raise RuntimeError("the process died here")
+
+    config = TrackingConfig.local(tmp_path / "mlruns")
+    with dg.DagsterInstance.ephemeral() as instance:
+        failed = dg.materialize([model_step_that_dies], instance=instance, raise_on_error=False)
+        assert not failed.success
+        client = client_of(config)
+        with using_store(config) as store_client:
+            left = store_client.create_run(experiment_id(store_client, config), tags={"dagster.run_id": failed.run_id})
+        assert client.get_run(left.info.run_id).info.status == "RUNNING"
+        context = dg.build_run_status_sensor_context(
+            sensor_name=end_mlflow_runs_of_failed_runs.name, dagster_instance=instance, dagster_run=failed.dagster_run,
+            dagster_event=failed.get_run_failure_event(),
+            resources={"mlflow": MlflowTracking(tracking_uri=config.tracking_uri, artifact_root=config.artifact_root,
+                                                experiment=config.experiment)},
+        ).for_run_failure()
+        end_mlflow_runs_of_failed_runs(context)
+    assert client.get_run(left.info.run_id).info.status == "FAILED"

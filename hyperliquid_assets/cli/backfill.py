@@ -35,6 +35,22 @@ def window(start: str | None, days: int, today: date | None = None) -> tuple[dat
     return first, last
 
 
+def first_model_day(settings, coin: str, first: date) -> date:
+    """The first day of a window starting at `first` that can have a model: one whose training days are in the
+    window or already in the lake (features and labels of each of the days before `first` it needs)."""
+    from hyperliquid_assets.lake import Lake
+
+    lake = Lake(settings.lake_root, bar=settings.feature_bar, listings=settings.listings)
+    day = first
+    while day < first + timedelta(days=settings.model_window_days):
+        before = [day - timedelta(days=n) for n in range(1, settings.model_window_days + 1)]
+        if all(d >= first or (lake.feature_path("features", coin, d).exists() and lake.labels_path(coin, d).exists())
+               for d in before):
+            return day
+        day += timedelta(days=1)
+    return day
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     first, last = window(args.start, args.days)
@@ -53,14 +69,21 @@ def run(args: argparse.Namespace) -> int:
     log_path = Path(os.environ["DAGSTER_HOME"]) / "logs" / "dagster-dev.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with DagsterServer(args.url, PROJECT_ROOT / "workspace.yaml", log_path, cwd=PROJECT_ROOT) as server:
+    # A `dagster dev` started for the backfill runs with the sensors stopped unless HL_AUTOMATION says otherwise:
+    # they would find the same new days in the mirror and launch their own runs of what the backfill is building.
+    env = {**os.environ, "HL_AUTOMATION": os.environ.get("HL_AUTOMATION", "off")}
+    with DagsterServer(args.url, PROJECT_ROOT / "workspace.yaml", log_path, env=env, cwd=PROJECT_ROOT) as server:
         print(f"Dagster at {server.url} ({'started for this backfill' if server.process else 'already running'})")
         # One backfill per coin: each coin's chain then shares runs whatever pace the other coin keeps (see
         # defs/backfills.py). Each also refreshes the unpartitioned assets once its coin is in, so the last to
         # finish leaves them current for every coin.
         backfill_ids = []
         for coin in coins:
-            selection = window_selection(graph, [coin], first, last)
+            model_from = first_model_day(settings, coin, first)
+            if model_from > first:
+                print(f"{coin}: models from {model_from} (day D's model trains on the {settings.model_window_days} "
+                      f"days before D; the lake has no features of {coin} before {first} to train on)")
+            selection = window_selection(graph, [coin], first, last, first_model_day=model_from)
             backfill_ids.append(server.launch_backfill(
                 selection, title=f"hl-assets backfill {coin} {first}..{last}",
                 tags={"hyperliquid_assets/launched_by": "hl-assets backfill"},

@@ -74,9 +74,12 @@ query Backfill($id: String!) {
 
 
 def window_selection(asset_graph, coins: list[str], first_day: date, last_day: date,
-                     unpartitioned: bool = True) -> list[dict]:
+                     unpartitioned: bool = True, first_model_day: date | None = None) -> list[dict]:
     """`partitionsByAssets` for every materializable asset over the window (ranges per coin); the unpartitioned
-    assets too unless `unpartitioned` is False."""
+    assets too unless `unpartitioned` is False. The model-day assets (models, predictions, champions, backtests)
+    from `first_model_day` when given (a model needs its training days in the lake)."""
+    from hyperliquid_assets.defs.partitions import coin_model_day_partitions
+
     selection = []
     for node in asset_graph.asset_nodes:
         if not node.is_materializable or (node.partitions_def is None and not unpartitioned):
@@ -88,6 +91,8 @@ def window_selection(asset_graph, coins: list[str], first_day: date, last_day: d
             # An asset's days may begin after the lake's (a model needs its training window first).
             (time_dimension,) = (d for d in partitions.partitions_defs if d.name != "coin")
             start = max(first_day, time_dimension.partitions_def.start.date())
+            if first_model_day is not None and partitions == coin_model_day_partitions:
+                start = max(start, first_model_day)
             if start > last_day:
                 continue
             first, last = (f"{start:%Y-%m-%d}-00:00", f"{last_day:%Y-%m-%d}-23:00") if "hour" in dims else (

@@ -10,7 +10,7 @@ import polars as pl
 
 from hyperliquid_assets.defs.automation import follows_any_input, follows_inputs
 from hyperliquid_assets.defs.lineage import data_version
-from hyperliquid_assets.defs.models.assets import SPECS, model_key, predictions_key, read_model_record
+from hyperliquid_assets.defs.models.assets import MLFLOW_POOL, SPECS, model_key, predictions_key, read_model_record
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
     BACKFILL_POLICY,
@@ -76,6 +76,7 @@ same report and metrics are logged to the model's MLflow run. Code: hyperliquid_
     ) for spec in SPECS],
     can_subset=True,
     backfill_policy=BACKFILL_POLICY,
+    pool=MLFLOW_POOL,  # logs the report and metrics to the model's run
 )
 def backtests(context: dg.AssetExecutionContext, lake: LakeResource, mlflow: MlflowTracking):
     """Backtest each selected spec's predictions of the window's days, reading each day's book once."""

@@ -31,6 +31,7 @@ from hyperliquid_assets.modeling.leakage import LeakageError
 from hyperliquid_assets.modeling.specs import DEFAULT_SPECS, ModelSpec, TrainingWindow
 
 SPECS: tuple[ModelSpec, ...] = tuple(DEFAULT_SPECS.values())
+MLFLOW_POOL = "mlflow_store"
 WINDOW = TrainingWindow(days=SETTINGS.model_window_days, stride=SETTINGS.model_stride)
 _LISTINGS = ",".join(f"{c}:{SETTINGS.listing(c).listing_id}" for c in SETTINGS.coins)
 _IDENTITY = f"1|bar={SETTINGS.feature_bar}|listings={_LISTINGS}|window={WINDOW.days}|stride={WINDOW.stride}"
@@ -104,7 +105,9 @@ signal the backtests trade. At `predictions/{spec.name}/bar=BAR/listing=LISTING/
 @dg.multi_asset(
     specs=_model_specs(),
     backfill_policy=BACKFILL_POLICY,
-    pool="model_training",
+    # Every step that writes to MLflow shares one pool (limit 1): the default store is one SQLite file, and an
+    # alias move is read-then-write, so writers take turns rather than meet "database is locked".
+    pool=MLFLOW_POOL,
 )
 def walk_forward_models(context: dg.AssetExecutionContext, lake: LakeResource, mlflow: MlflowTracking):
     """Train, log and register the models of the window's days (both specs per day, one read of the inputs), and
@@ -172,7 +175,7 @@ and this materialization's metadata, so the champion's history has lineage.""",
     ) for spec in SPECS],
     can_subset=True,
     backfill_policy=BACKFILL_POLICY,
-    pool="model_registry",  # an alias move is read-then-write: one promotion at a time
+    pool=MLFLOW_POOL,
 )
 def model_champions(context: dg.AssetExecutionContext, lake: LakeResource, mlflow: MlflowTracking):
     """Promote (or not) each day's challenger, in day order."""
