@@ -1,4 +1,4 @@
-"""Whole-graph backfill through the daemon: windows (the project's single-run policy, one backfill per coin) beside
+"""Whole-graph backfill through the daemon (ingest to backtests): windows (the project's single-run policy, one backfill per coin) beside
 the same backfill with one run per partition (HL_BACKFILL_POLICY=per_partition), on the same demo archive, each in
 its own Dagster instance and lake. Timed from launch to the last run's end (the `dagster dev` start-up before it is
 not counted, the same for both); both lakes must come out the same.
@@ -36,8 +36,10 @@ def _variant(workdir: Path, name: str, mirror: Path, coins: list[str], first: da
     lake.mkdir(parents=True)
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     (lake / "mirror").symlink_to(mirror)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HL_", "MLFLOW_"))}
+    mlruns = workdir / name / "mlruns"  # the models' MLflow store, apart from the project's
     env.update(DAGSTER_HOME=str(home), HL_LAKE_ROOT=str(lake), HL_AUTOMATION="off",
+               MLFLOW_TRACKING_URI=f"sqlite:///{mlruns / 'mlflow.db'}", HL_MLFLOW_ARTIFACT_ROOT=str(mlruns),
                HL_START_DATE=f"{first:%Y-%m-%d}", HL_COINS=",".join(coins), **extra_env)
     saved = dict(os.environ)
     os.environ.update(env)  # the asset graph below must be the one the server loads

@@ -90,8 +90,8 @@ class Settings:
     sensor_interval_s: int = 120  # seconds between the upstream sensor's ticks
     automation: bool = True  # whether the sensors start running (off: materialize by hand or backfill only)
     backfill_policy: Literal["single_run", "per_partition"] = "single_run"  # runs a backfill makes of a window
-    model_window_days: int = 2  # days of features and labels each daily model is trained on
-    model_stride: int = 5  # train on every k-th bar (overlapping 1 s labels are heavily autocorrelated)
+    model_window_days: int = 7  # days of features and labels each daily model is trained on (2 on the demo mirror)
+    model_stride: int = 1  # train on every k-th bar (overlapping 1 s labels are heavily autocorrelated; 5 on the demo)
 
     def listing(self, coin: str) -> BinanceListing:
         try:
@@ -206,6 +206,8 @@ def load_settings(env: Mapping[str, str] = os.environ, today: date | None = None
         binance_base_url=_url(env, "HL_BINANCE_BASE_URL", "https://data.binance.vision") or "",
         archive_lookback_days=_positive_int(env, "HL_ARCHIVE_LOOKBACK_DAYS", 45),
         sensor_interval_s=_positive_int(env, "HL_SENSOR_INTERVAL_S", 120),
-        model_window_days=_positive_int(env, "HL_MODEL_WINDOW_DAYS", 2),
-        model_stride=_positive_int(env, "HL_MODEL_STRIDE", 5),
+        # Research defaults on the real upstreams: a week of every bar. On the offline demo mirror a 2-day window
+        # at every 5th bar, so that the demo's few days give each coin and spec comparable model days in minutes.
+        model_window_days=_positive_int(env, "HL_MODEL_WINDOW_DAYS", 7 if source == "remote" else 2),
+        model_stride=_positive_int(env, "HL_MODEL_STRIDE", 1 if source == "remote" else 5),
     )

@@ -14,7 +14,8 @@ import pytest
 _TEST_CONTROLS = ("HL_REQUIRE_", "HL_FUZZ_", "HL_REAL_DATA", "HL_ALLOW_", "HL_CHROMIUM")  # how to run the tests, not settings
 for _name in [n for n in os.environ if n.startswith("HL_") and not n.startswith(_TEST_CONTROLS)]:
     os.environ.pop(_name, None)
-# Models train on a 2-day window at every 5th bar (the defaults, pinned): tests of days 1-3 get a model for day 3.
+# Models train on a 2-day window at every 5th bar (the demo mirror's defaults, pinned): tests of days 1-3 get a model
+# for day 3.
 os.environ.update(HL_MODEL_WINDOW_DAYS="2", HL_MODEL_STRIDE="5")
 # Nothing a test runs may write to the project's MLflow store (tests that use MLflow name their own store; this
 # catches any that would fall back to the default).

@@ -1,6 +1,6 @@
 """The MLflow UI in a real browser (Debian chromium via Playwright), served by `scripts/mlflow-ui` on a store this
-test fills with two comparable model runs: the runs list shows the project's runs, a run page shows its metrics
-and its registered model, the registry shows champion and challenger. Screenshots in test-artifacts/."""
+test fills with two comparable model runs: the runs list shows the project's runs, a run page shows its metrics,
+its registered model and the backtest report among its artifacts, the registry shows champion and challenger. Screenshots in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from hyperliquid_assets_tests.browser import chromium_page, require_chromium, sc
 from hyperliquid_assets_tests.research_lake import shared_research_lake
 
 TIMEOUT_MS = 60_000
+REPORT_HEADING = "Backtest logreg BTC 2026-01-04"
 
 
 def free_port() -> int:
@@ -45,6 +46,13 @@ def filled_store(tmp_path_factory) -> tuple[TrackingConfig, list[TrackedModelRun
         tracked = log_model_run(config, result, {"dagster.run_id": f"ui-test-{day}"})
         promote_challenger(config, tracked.registered_model, tracked.version, result.evaluation)
         runs.append(tracked)
+    # A backtest report, logged into the model's run the way the backtest assets log theirs (backtest/).
+    report = tmp_path_factory.mktemp("backtest") / "report.html"
+    report.write_text("<!doctype html><html><head><title>report</title></head><body>"
+                      f"<h1>{REPORT_HEADING}</h1><p>net PnL -12.34</p></body></html>")
+    from mlflow import MlflowClient
+
+    MlflowClient(config.tracking_uri).log_artifacts(runs[1].run_id, str(report.parent), artifact_path="backtest")
     return config, runs
 
 
@@ -105,6 +113,13 @@ def test_the_ui_lists_the_runs_and_a_run_page_shows_its_metrics_and_model(filled
         screenshot(page, "mlflow_run_overview")
         metric.scroll_into_view_if_needed()
         screenshot(page, "mlflow_run_metrics")
+
+        # The run's artifacts: the backtest report, rendered by the MLflow UI (an HTML artifact shows in a frame).
+        page.goto(latest.run_url.replace(config.ui_url, mlflow_ui) + "/artifacts", wait_until="load")
+        page.get_by_text("backtest", exact=True).first.click(timeout=TIMEOUT_MS)
+        page.get_by_text("report.html", exact=True).first.click(timeout=TIMEOUT_MS)
+        page.frame_locator("iframe").first.get_by_text(REPORT_HEADING).wait_for(timeout=TIMEOUT_MS)
+        screenshot(page, "mlflow_run_backtest_report")
 
         # The registry: both versions, with the aliases.
         page.goto(f"{mlflow_ui}/#/models/hl_logreg_BTC", wait_until="load")

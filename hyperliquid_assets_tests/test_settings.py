@@ -51,6 +51,12 @@ def test_bad_settings_are_refused_naming_the_variable(env, variable, problem):
 def test_defaults_and_a_coinm_listing():
     settings = load_settings({}, today=TODAY)
     assert settings.coins == ("BTC", "ETH") and settings.feature_bar == "1s" and settings.archive_lookback_days == 45
+    # Models: a 2-day window at every 5th bar on the offline demo mirror, a week of every bar on the real upstreams.
+    assert (settings.model_window_days, settings.model_stride) == (2, 5)
+    remote = load_settings({"HL_SOURCE": "remote"}, today=TODAY)
+    assert (remote.model_window_days, remote.model_stride) == (7, 1)
+    chosen = load_settings({"HL_SOURCE": "remote", "HL_MODEL_WINDOW_DAYS": "3", "HL_MODEL_STRIDE": "2"}, today=TODAY)
+    assert (chosen.model_window_days, chosen.model_stride) == (3, 2)
     coinm = load_settings({"HL_BINANCE_LISTINGS": '{"BTC": {"symbol": "BTCUSD_PERP", "market": "coinm", '
                                                   '"kind": "aggTrades", "contract_size": 100}}'}, today=TODAY)
     assert coinm.listing("BTC").listing_id == "coinm-aggTrades-BTCUSD_PERP"
