@@ -1,5 +1,5 @@
-"""`hl-assets backfill`: every asset of the graph over a window of days and coins, as one Dagster backfill run by
-the daemon (the same thing the UI's "Materialize all" launches), reported run by run."""
+"""`hl-assets backfill`: every asset of the graph over a window of days and coins, as Dagster backfills (one per
+coin) run by the daemon (what the UI's "Materialize all" launches), reported run by run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hyperliquid_assets.settings import PROJECT_ROOT, load_settings
 
 def register(commands: argparse._SubParsersAction) -> None:
     backfill = commands.add_parser(
-        "backfill", help="materialize every asset over a window of days as one Dagster backfill, run by the daemon")
+        "backfill",
+        help="materialize every asset over a window of days as Dagster backfills (one per coin), run by the daemon")
     backfill.add_argument("--start", help="first day (default: DAYS days before today, so the window ends yesterday)")
     backfill.add_argument("--days", type=int, default=4, help="days in the window (default 4)")
     backfill.add_argument("--coins", help="comma-separated (default HL_COINS)")
