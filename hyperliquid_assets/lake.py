@@ -82,24 +82,29 @@ class Lake:
     def labels_path(self, coin: str, day: date) -> Path:
         return self.root / "labels" / f"bar={self.bar}" / f"coin={coin}" / f"date={day:%Y-%m-%d}" / "labels.parquet"
 
-    def _modelled(self, tree: str, spec: str, coin: str) -> Path:
-        """Outputs of a model spec follow the features it read: the bar and the coin's listing are in the path."""
+    def spec_dir(self, tree: str, spec: str, coin: str) -> Path:
+        """A model spec's outputs of one coin (`tree`: models, predictions, backtests); they follow the features
+        they read: the bar and the coin's listing are in the path."""
         return self.root / tree / spec / f"bar={self.bar}" / f"listing={self.listing_id(coin)}" / f"coin={coin}"
 
     def model_record_path(self, spec: str, coin: str, day: date) -> Path:
         """The record of day D's model: its MLflow run, registered version and headline metrics."""
-        return self._modelled("models", spec, coin) / f"date={day:%Y-%m-%d}" / "model.json"
+        return self.spec_dir("models", spec, coin) / f"date={day:%Y-%m-%d}" / "model.json"
+
+    def importance_path(self, spec: str, coin: str, day: date) -> Path:
+        """Day D's model's feature importance (also an artifact of its MLflow run), beside its record."""
+        return self.model_record_path(spec, coin, day).with_name("feature_importance.parquet")
 
     def predictions_path(self, spec: str, coin: str, day: date) -> Path:
-        return self._modelled("predictions", spec, coin) / f"date={day:%Y-%m-%d}" / "predictions.parquet"
+        return self.spec_dir("predictions", spec, coin) / f"date={day:%Y-%m-%d}" / "predictions.parquet"
 
     def backtest_dir(self, spec: str, coin: str, day: date) -> Path:
         """Day D's backtest of a spec's predictions: report.html, its figures, and the tables behind them."""
-        return self._modelled("backtests", spec, coin) / f"date={day:%Y-%m-%d}"
+        return self.spec_dir("backtests", spec, coin) / f"date={day:%Y-%m-%d}"
 
     def summary_dir(self, spec: str, coin: str) -> Path:
         """The walk-forward summary of a spec's backtests of a coin over every backtested day."""
-        return self._modelled("reports", spec, coin)
+        return self.spec_dir("reports", spec, coin)
 
     @property
     def warehouse_path(self) -> Path:

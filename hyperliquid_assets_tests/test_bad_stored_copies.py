@@ -105,7 +105,7 @@ def _s3(endpoint: str, bucket: str) -> S3Bucket:
 
 @pytest.mark.parametrize("case", list(BAD_HOURS))
 def test_a_stored_hour_that_fails_cleaning_is_set_aside_and_converges_once_upstream_is_fixed(
-    archive_bucket, tmp_path, case
+    archive_bucket, tmp_path, case, caplog
 ):
     endpoint, bucket, client = archive_bucket
     key, bad, good = l2_book_key("BTC", HOUR), _bad_hour_object(case), l2_hour_object(HOUR)
@@ -116,8 +116,9 @@ def test_a_stored_hour_that_fails_cleaning_is_set_aside_and_converges_once_upstr
         source = _s3(proxy.url, bucket)
         assert store_l2_hour(source, lake, "BTC", HOUR).status == "stored"  # the raw check reads first/last lines
         message, aside = _refused(lambda: clean_l2_hour(lake, "BTC", HOUR))
-        # The error names the file, where it went, and what happens next.
-        assert str(raw_path) in message or aside is not None
+        # The warning (which reaches the run's event log) names the file, where it went, and what happens next.
+        assert any(str(raw_path) in r.getMessage() and f"set aside as {aside}" in r.getMessage()
+                   and "the next run fetches the object again" in r.getMessage() for r in caplog.records), message
         assert aside is not None and aside.read_bytes() == bad and aside.parent == raw_path.parent
         assert not raw_path.exists() and not lake.clean_l2_path("BTC", HOUR).exists()
 

@@ -125,7 +125,7 @@ def test_trades_out_of_order_fail_the_checks_and_a_good_day_passes_them(tmp_path
     good = [f"{i},100.0,2.0,200.0,{1704067200000 + i},True,True\n" for i in range(1, 4)]
     bad = _spot_zip(tmp_path / "BTCUSDT-trades-2024-01-01.zip", [good[1], good[0], good[2]])
     assert cli_main(["convert", "trades", str(bad), str(tmp_path / "bad.parquet")]) == 1
-    assert f"{bad}: fails the blocking quality checks: times are not in order" in capsys.readouterr().err
+    assert f"{bad}: fails the blocking quality checks: times go backwards" in capsys.readouterr().err
     assert not (tmp_path / "bad.parquet").exists()
     (tmp_path / "ok").mkdir()
     ok = _spot_zip(tmp_path / "ok" / "BTCUSDT-trades-2024-01-01.zip", good)

@@ -147,6 +147,11 @@ def test_backtests_write_a_report_logged_to_the_models_run_and_a_summary(modelle
         run_id = json.loads(lake.model_record_path(spec, "BTC", DAYS[2]).read_bytes())["mlflow_run_id"]
         logged = {a.path for a in client.list_artifacts(run_id, "backtest")}
         assert "backtest/report.html" in logged
+        # The report's importance plot reads the table the model step wrote beside the model, the run's own.
+        importance = pl.read_parquet(lake.importance_path(spec, "BTC", DAYS[2]))
+        logged_importance = pl.read_csv(mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path="feature_importance.csv", tracking_uri=tracking.tracking_uri))
+        assert importance["feature"].to_list() == logged_importance["feature"].to_list()
         assert client.get_run(run_id).data.metrics["bt_model.net_pnl"] == pytest.approx(meta["model.net_pnl"].value)
     summaries = modelled["results"]["summaries"]
     assert summaries.success

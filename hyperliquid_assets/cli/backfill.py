@@ -20,7 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     backfill.add_argument("--days", type=int, default=4, help="days in the window (default 4)")
     backfill.add_argument("--coins", help="comma-separated (default HL_COINS)")
     backfill.add_argument("--url", default=os.environ.get("HL_DAGSTER_URL", "http://127.0.0.1:3000"),
-                          help="a running Dagster webserver of this instance to use (default: start one)")
+                          help="a Dagster webserver of this instance to use if one answers there (default "
+                               "HL_DAGSTER_URL or :3000, e.g. scripts/ui, whose sensors then run alongside); "
+                               "else one is started, with the sensors stopped")
     backfill.set_defaults(run=run)
 
 
@@ -36,12 +38,17 @@ def window(start: str | None, days: int, today: date | None = None) -> tuple[dat
     return first, last
 
 
+def settings_lake(settings):
+    """The lake as the assets see it: the settings' root, research bar and Binance listings."""
+    from hyperliquid_assets.lake import Lake
+
+    return Lake(settings.lake_root, bar=settings.feature_bar, listings=settings.listings)
+
+
 def first_model_day(settings, coin: str, first: date) -> date:
     """The first day of a window starting at `first` that can have a model: one whose training days are in the
     window or already in the lake (features and labels of each of the days before `first` it needs)."""
-    from hyperliquid_assets.lake import Lake
-
-    lake = Lake(settings.lake_root, bar=settings.feature_bar, listings=settings.listings)
+    lake = settings_lake(settings)
     day = first
     while day < first + timedelta(days=settings.model_window_days):
         before = [day - timedelta(days=n) for n in range(1, settings.model_window_days + 1)]
@@ -101,11 +108,11 @@ def run(args: argparse.Namespace) -> int:
         states = follow(server, backfill_ids, report)
     outcome = ", ".join(f"{backfill_id}: {state['status']}" for backfill_id, state in states.items())
     print(f"\n{outcome} in {time.monotonic() - started:.0f} s")
-    _print_window_summary(list(states.values()), settings.lake_root, settings.feature_bar, coins, first, last)
+    _print_window_summary(list(states.values()), settings_lake(settings), coins, first, last)
     return 0 if all(s_["status"] in ("COMPLETED", "COMPLETED_SUCCESS") for s_ in states.values()) else 1
 
 
-def _print_window_summary(states: list[dict], lake_root: Path, bar: str, coins: list[str], first: date, last: date) -> None:
+def _print_window_summary(states: list[dict], lake, coins: list[str], first: date, last: date) -> None:
     """Per asset, partitions materialized of those the backfill targeted; then what the window put in the lake."""
     totals: dict[str, list] = {}
     for state in states:
@@ -125,21 +132,22 @@ def _print_window_summary(states: list[dict], lake_root: Path, bar: str, coins: 
             print(f"{name:24s} {done:>6d} of {targeted:<5d} {failed:>7d}")
     import polars as pl
 
-    from hyperliquid_assets.lake import Lake
     from hyperliquid_assets.warehouse import LAKE_TABLES
 
     days = {f"date={first + timedelta(days=n):%Y-%m-%d}" for n in range((last - first).days + 1)}
-    print(f"\nthe window's tables in {lake_root}:")
+    # Each coin's files of its configured listing only, as the warehouse views read them.
+    variants = {(f"coin={c}", f"listing={lake.listing_id(c)}") for c in coins}
+    print(f"\nthe window's tables in {lake.root}:")
     for table, pattern in LAKE_TABLES.items():
-        files = [p for p in sorted(lake_root.glob(pattern.format(bar=bar)))
-                 if any(part in days for part in p.parts) and any(f"coin={c}" in p.parts for c in coins)]
+        files = [p for p in sorted(lake.root.glob(pattern.format(bar=lake.bar)))
+                 if days & set(p.parts) and any(coin in p.parts and ("listing=" not in str(p) or listing in p.parts)
+                                                for coin, listing in variants)]
         if files:
             rows = pl.scan_parquet(files).select(pl.len()).collect().item()
             size = sum(f.stat().st_size for f in files)
             print(f"  {table:20s} {len(files):4d} files {rows:>12,} rows {size / 1e6:8.1f} MB")
-    _print_model_results(Lake(lake_root, bar=bar), coins, sorted(days))
-    warehouse = Lake(lake_root).warehouse_path
-    if warehouse.exists():
+    _print_model_results(lake, coins, sorted(days))
+    if lake.warehouse_path.exists():
         print(f'SQL over the lake: hl-assets sql "SELECT coin, date, count(*) FROM features GROUP BY ALL ORDER BY ALL"')
 
 
@@ -156,10 +164,9 @@ def _print_model_results(lake, coins: list[str], days: list[str]) -> None:
     lines = []
     for spec in DEFAULT_SPECS:
         for coin in coins:
-            model_dir = lake.model_record_path(spec, coin, date(2000, 1, 1)).parent.parent
-            records = [json.loads(p.read_bytes()) for d in days for p in model_dir.glob(f"{d}/model.json")]
-            backtest_dir = lake.backtest_dir(spec, coin, date(2000, 1, 1)).parent
-            daily = [p for d in days for p in backtest_dir.glob(f"{d}/{DAILY_ROWS}")]
+            models, backtests = lake.spec_dir("models", spec, coin), lake.spec_dir("backtests", spec, coin)
+            records = [json.loads(p.read_bytes()) for d in days for p in models.glob(f"{d}/model.json")]
+            daily = [p for d in days for p in backtests.glob(f"{d}/{DAILY_ROWS}")]
             if not records:
                 continue
             auc = sum(r["metrics"].get("oos_roc_auc", float("nan")) for r in records) / len(records)

@@ -15,12 +15,7 @@ import stat
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from hyperliquid_assets.settings import BinanceListing
-
-if TYPE_CHECKING:
-    from hyperliquid_assets.quality import Quality
 
 log = logging.getLogger("hl-assets")
 _ZIP_NAME = re.compile(r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>trades|aggTrades)-\d{4}-\d{2}-\d{2}\.zip$")
@@ -88,20 +83,6 @@ def _listing_for(path: Path, args: argparse.Namespace) -> BinanceListing:
     return BinanceListing(symbol, market, kind, contract_size)
 
 
-def failed_checks(quality: Quality) -> list[str]:
-    """The blocking checks a Quality fails, in words."""
-    failed = []
-    if not quality.times_monotonic:
-        failed.append("times are not in order")
-    if quality.crossed_books:
-        failed.append(f"{quality.crossed_books:,} crossed books (best bid >= best ask)")
-    if quality.nonpositive_values:
-        failed.append(f"{quality.nonpositive_values:,} rows with a price, size or order count that is not positive")
-    if quality.corrupt and not failed:  # a check this list does not know by name yet
-        failed.append(f"quality figures {quality}")
-    return failed
-
-
 def run(args: argparse.Namespace) -> int:
     source, out = Path(args.input), Path(args.output)
     try:
@@ -154,7 +135,7 @@ def _convert(args: argparse.Namespace, source: Path, out: Path) -> int:
             level = 1  # as the trades asset: ~1.5x faster than the default level for a ~7% larger file
     except CorruptObjectError as exc:
         raise InputRejected(str(exc)) from None
-    failed = failed_checks(quality) if quality else []
+    failed = quality.problems() if quality else []  # the assets' blocking checks, in their words
     if failed:
         raise InputRejected(f"{source}: fails the blocking quality checks: {'; '.join(failed)}; "
                             "--no-checks writes it anyway")

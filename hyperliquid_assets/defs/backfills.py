@@ -178,12 +178,9 @@ class DagsterServer:
             raise RuntimeError(f"GraphQL error: {payload['errors']}")
         return payload["data"]
 
-    def launch_backfill(self, partitions_by_assets: list[dict], title: str, tags: dict[str, str] | None = None,
-                        run_config: dict | None = None) -> str:
+    def launch_backfill(self, partitions_by_assets: list[dict], title: str, tags: dict[str, str] | None = None) -> str:
         params: dict = {"partitionsByAssets": partitions_by_assets, "title": title,
                         "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
-        if run_config:
-            params["runConfigData"] = run_config
         result = self.graphql(_LAUNCH, {"params": params})["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":
             raise RuntimeError(f"backfill not launched: {result}")

@@ -11,6 +11,8 @@ import dagster as dg
 from hyperliquid_assets.settings import load_settings
 
 SETTINGS = load_settings()
+# Each coin's Binance listing: part of the code version of every asset whose data it changes.
+LISTINGS_IDENTITY = ",".join(f"{c}:{SETTINGS.listing(c).listing_id}" for c in SETTINGS.coins)
 
 # A backfill of months must be a few runs over partition windows (each run costs ~7 s before it does any work);
 # HL_BACKFILL_POLICY=per_partition (one run per partition) is there to measure that, or for many-worker deployments.
@@ -73,10 +75,6 @@ def coin_and_hour(partition_key: str) -> tuple[str, datetime]:
 def coin_and_day(partition_key: str) -> tuple[str, date]:
     by_dim = coin_day_partitions.get_partition_key_from_str(partition_key).keys_by_dimension
     return by_dim["coin"], date.fromisoformat(by_dim["date"])
-
-
-def hour_key(coin: str, hour: datetime) -> str:
-    return dg.MultiPartitionKey({"coin": coin, "hour": f"{hour:%Y-%m-%d-%H:%M}"})
 
 
 def day_key(coin: str, day: date) -> str:

@@ -4,12 +4,14 @@
 import dagster as dg
 
 from hyperliquid_assets.defs.automation import follows_any_input
+from hyperliquid_assets.defs.backtests.assets import backtest_key
+from hyperliquid_assets.defs.models.assets import SPECS, predictions_key
 from hyperliquid_assets.defs.partitions import SETTINGS
 from hyperliquid_assets.defs.resources import LakeResource
 from hyperliquid_assets.warehouse import LAKE_TABLES, refresh_warehouse
 
 WAREHOUSE_INPUTS = ["l2_book", "binance_trades", "book_features", "trade_flow_features", "features", "labels",
-                    "predictions_logreg", "predictions_xgboost", "backtest_logreg", "backtest_xgboost"]
+                    *(predictions_key(s) for s in SPECS), *(backtest_key(s) for s in SPECS)]
 
 
 @dg.asset(

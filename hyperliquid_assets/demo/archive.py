@@ -561,5 +561,4 @@ def write_demo_archive(
             log.info("demo archive: %s done (%d snapshots, %d trades)", coin, len(book), len(trades))
         while pending:
             summary.bytes_written += pending.popleft().result()
-    log.info("demo archive in %s: %s", mirror_root, summary)
-    return summary
+    return summary  # the caller says what was written (hl-assets demo prints it once)

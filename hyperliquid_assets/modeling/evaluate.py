@@ -24,7 +24,6 @@ from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
 from hyperliquid_assets.modeling.specs import Target
 
 CALIBRATION_BINS = 10
-BASELINES = ("prior", "majority")
 
 
 def normalized(proba: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ three classes -> 0 = down (-1), 1 = flat (0), 2 = up (+1); binary -> 0 = down, 1
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Mapping
@@ -191,7 +190,3 @@ class ComputeConfig:
     def __post_init__(self) -> None:
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, not {self.threads}")
-
-    @classmethod
-    def all_cores(cls) -> ComputeConfig:
-        return cls(threads=os.cpu_count() or 1)

@@ -5,6 +5,7 @@ artifact location (runs started from any directory write their artifacts to the 
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -12,6 +13,10 @@ from typing import Iterator
 from hyperliquid_assets.tracking.config import TrackingConfig
 
 log = logging.getLogger(__name__)
+
+# MLflow draws a tqdm bar on stderr for every artifact it downloads (loading a champion, reading a run's files):
+# a wall of redraws in a run's log. Off unless the user turns it on.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 # The MLflow 3 UI opens an experiment as a GenAI (traces) dashboard unless told it holds trained models.
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"

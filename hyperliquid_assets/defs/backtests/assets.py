@@ -3,7 +3,6 @@ walk-forward summary of every backtested day (per coin and spec)."""
 
 import time
 from dataclasses import replace
-from datetime import date
 
 import dagster as dg
 import polars as pl
@@ -40,18 +39,6 @@ def backtest_config(spec: ModelSpec):
 
     config = BacktestConfig(bar=SETTINGS.feature_bar, label_horizon=spec.target.horizon_label)
     return replace(config, rules=replace(config.rules, holding=spec.target.horizon_label))
-
-
-def _importance(tracking, run_id: str) -> pl.DataFrame | None:
-    """The feature importance table the model's MLflow run holds (the report's importance plot)."""
-    import mlflow
-
-    try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="feature_importance.csv",
-                                                   tracking_uri=tracking.tracking_uri)
-    except Exception:  # noqa: BLE001 - a report without the plot beats no report; the report says so
-        return None
-    return pl.read_csv(path)
 
 
 def _data_versions(context: dg.AssetExecutionContext, inputs: dict[str, str]) -> dict[str, str]:
@@ -121,8 +108,9 @@ def backtests(context: dg.AssetExecutionContext, lake: LakeResource, mlflow: Mlf
                 "code_version": code,
             }
             outcome_dir = store.backtest_dir(spec.name, coin, day)
+            importance = store.importance_path(spec.name, coin, day)  # written with the model (the report's plot)
             result = backtest_partition(store, coin, day, pl.read_parquet(predictions), outcome_dir, provenance,
-                                        _importance(tracking, record["mlflow_run_id"]), config,
+                                        pl.read_parquet(importance) if importance.exists() else None, config,
                                         inputs_by_horizon[config.label_horizon])
             # The report and every metric go to the model's own MLflow run, where the UI renders report.html.
             client.log_artifacts(record["mlflow_run_id"], str(outcome_dir), artifact_path="backtest")
@@ -155,7 +143,7 @@ def backtest_summaries(context: dg.AssetExecutionContext, lake: LakeResource) ->
     metadata: dict = {}
     for spec in SPECS:
         for coin in SETTINGS.coins:
-            days = sorted(store.backtest_dir(spec.name, coin, date(2000, 1, 1)).parent.glob(f"date=*/{DAILY_ROWS}"))
+            days = sorted(store.spec_dir("backtests", spec.name, coin).glob(f"date=*/{DAILY_ROWS}"))
             if not days:
                 continue
             summary = summary_partition(days, store.summary_dir(spec.name, coin),

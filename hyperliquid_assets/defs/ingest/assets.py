@@ -13,6 +13,7 @@ from hyperliquid_assets.defs.automation import fetches_when_published
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
     BACKFILL_POLICY,
+    LISTINGS_IDENTITY,
     SETTINGS,
     coin_and_day,
     coin_and_hour,
@@ -23,11 +24,11 @@ from hyperliquid_assets.defs.partitions import (
 )
 from hyperliquid_assets.defs.resources import BinanceVision, HyperliquidArchive, LakeResource
 from hyperliquid_assets.ingest import IngestResult, ingest_l2_item, ingest_trades_item
+from hyperliquid_assets.inventory import take_inventories, write_inventory
 from hyperliquid_assets.worker_pool import DEFAULT_PRELOAD, map_in_workers, start_fork_server
 
 # What the worker processes import once in the fork server rather than each on its first partition.
 _PRELOAD = (*DEFAULT_PRELOAD, "hyperliquid_assets.ingest")
-from hyperliquid_assets.inventory import take_inventories, write_inventory
 
 MIN_MINUTE_COVERAGE = 0.95
 # Transient source failures are retried inside each fetch (backoff with jitter); a step retry covers a source that
@@ -155,7 +156,6 @@ def _ingest_window(context: dg.AssetExecutionContext, config: IngestConfig,
     yield from emit(context, outcomes, ordered, _window_report(results, raw_key, clean_key, keys, blocking))
 
 
-_LISTINGS = ",".join(f"{c}:{SETTINGS.listing(c).listing_id}" for c in SETTINGS.coins)
 _FETCH = fetches_when_published(SETTINGS.archive_lookback_days)
 
 
@@ -164,7 +164,7 @@ _FETCH = fetches_when_published(SETTINGS.archive_lookback_days)
     backfill_policy=BACKFILL_POLICY,
     group_name="raw",
     kinds={"s3", "https"},
-    code_version=f"1|listings={_LISTINGS}",
+    code_version=f"1|listings={LISTINGS_IDENTITY}",
     retry_policy=SOURCE_RETRY,
 )
 def upstream_inventory(
@@ -251,10 +251,10 @@ def hyperliquid_l2(context: dg.AssetExecutionContext, config: IngestConfig, hype
         dg.AssetSpec(
             "binance_trades_raw", partitions_def=coin_day_partitions, group_name="raw", kinds={"zip", "https"},
             skippable=True, deps=[dg.AssetDep("upstream_inventory", partition_mapping=same_day)],
-            automation_condition=_FETCH, code_version=f"1|listings={_LISTINGS}",
+            automation_condition=_FETCH, code_version=f"1|listings={LISTINGS_IDENTITY}",
             description="""Binance daily trade zips with their `.CHECKSUM` files, one per coin-day, stored as
 published. Which symbol, market (spot, USD-M, COIN-M) and kind (trades, aggTrades) a coin maps to is set in
-HL_BINANCE_LISTINGS.
+HL_BINANCELISTINGS_IDENTITY.
 
 The zip's sha256 is verified against the CHECKSUM before either file is stored. A day Binance has not published
 yet stays unmaterialized, with an observation saying so. Per partition: `status`, `source_uri`, `bytes`,
@@ -271,7 +271,7 @@ Columns (TRADES_SCHEMA): `time` (us, UTC; ms or us files normalized by magnitude
 `last_trade_id`, `price`, `qty` (base asset), `quote_qty`, `is_buyer_maker`, `side` (+1 buyer-initiated, -1
 seller-initiated), `is_best_match` (spot only). The stored zip is re-verified against its CHECKSUM before it is
 read.""",
-            code_version=f"1|listings={_LISTINGS}",
+            code_version=f"1|listings={LISTINGS_IDENTITY}",
         ),
     ],
     check_specs=_check_specs("binance_trades", _BLOCKING_CHECKS),

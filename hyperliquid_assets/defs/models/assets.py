@@ -18,6 +18,7 @@ from hyperliquid_assets.defs.lineage import data_version
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
     BACKFILL_POLICY,
+    LISTINGS_IDENTITY,
     SETTINGS,
     coin_and_day,
     coin_model_day_partitions,
@@ -33,8 +34,7 @@ from hyperliquid_assets.modeling.specs import DEFAULT_SPECS, ModelSpec, Training
 SPECS: tuple[ModelSpec, ...] = tuple(DEFAULT_SPECS.values())
 MLFLOW_POOL = "mlflow_store"
 WINDOW = TrainingWindow(days=SETTINGS.model_window_days, stride=SETTINGS.model_stride)
-_LISTINGS = ",".join(f"{c}:{SETTINGS.listing(c).listing_id}" for c in SETTINGS.coins)
-_IDENTITY = f"1|bar={SETTINGS.feature_bar}|listings={_LISTINGS}|window={WINDOW.days}|stride={WINDOW.stride}"
+_IDENTITY = f"1|bar={SETTINGS.feature_bar}|listings={LISTINGS_IDENTITY}|window={WINDOW.days}|stride={WINDOW.stride}"
 
 
 def model_key(spec: ModelSpec) -> str:
@@ -143,6 +143,8 @@ def walk_forward_models(context: dg.AssetExecutionContext, lake: LakeResource, m
                       "registered_model": tracked.registered_model, "version": tracked.version,
                       "training_days": [d.isoformat() for d in result.training_days], "metrics": tracked.metrics}
             write_bytes_atomic(store.model_record_path(spec.name, coin, day), json.dumps(record, indent=1).encode())
+            write_parquet_atomic(result.importance, store.importance_path(spec.name, coin, day),
+                                 {"hyperliquid_assets.mlflow_run_id": tracked.run_id})
             predictions_path = store.predictions_path(spec.name, coin, day)
             write_parquet_atomic(result.predictions, predictions_path, {
                 "hyperliquid_assets.model_uri": tracked.model_uri, "hyperliquid_assets.mlflow_run_id": tracked.run_id,
@@ -205,6 +207,8 @@ def model_champions(context: dg.AssetExecutionContext, lake: LakeResource, mlflo
                 "promoted": bool(decision.promote), "reason": decision.reason,
                 "registered_model": record["registered_model"], "candidate_version": int(record["version"]),
                 "champion_before": before, "champion_now": int(record["version"]) if decision.promote else before,
+                "model_version": dg.MetadataValue.url(
+                    tracking.model_version_url(record["registered_model"], str(record["version"]))),
                 "metric": decision.metric, "candidate_value": float(decision.candidate),
                 "baseline_value": float(decision.baseline),
                 "champion_value": float(decision.champion) if decision.champion is not None else float("nan")}

@@ -10,6 +10,7 @@ from hyperliquid_assets.defs.automation import follows_inputs
 from hyperliquid_assets.defs.partition_outcomes import PartitionOutcome, WindowReport, emit
 from hyperliquid_assets.defs.partitions import (
     BACKFILL_POLICY,
+    LISTINGS_IDENTITY,
     SETTINGS,
     coin_and_day,
     coin_day_partitions,
@@ -36,7 +37,6 @@ from hyperliquid_assets.table_checks import (
 )
 
 BAR = SETTINGS.feature_bar
-_LISTINGS = ",".join(f"{c}:{SETTINGS.listing(c).listing_id}" for c in SETTINGS.coins)
 
 _CHECKS = {
     "schema_matches_declaration": (True, "Every written file has exactly the declared columns and dtypes."),
@@ -169,7 +169,7 @@ hyperliquid_assets/features/book_features.py.""",
 trade_flow_features = _research_asset(
     "trade_flow_features", "features",
     [dg.AssetDep("binance_trades", partition_mapping=day_and_day_before)],
-    f"1|bar={BAR}|listings={_LISTINGS}",
+    f"1|bar={BAR}|listings={LISTINGS_IDENTITY}",
     f"""Binance trade-flow features on the same {BAR} grid: OHLCV, VWAP, buy/sell volume, trade count and
 intensity, signed volume imbalance, VPIN over volume buckets (bucket size = previous day's notional / 50, fixed
 before the day), rolling Kyle's lambda, return autocorrelation. At
@@ -182,7 +182,7 @@ features = _research_asset(
     "features", "features",
     [dg.AssetDep("book_features", partition_mapping=day_and_day_before),
      dg.AssetDep("trade_flow_features", partition_mapping=day_and_day_before)],
-    f"1|bar={BAR}|listings={_LISTINGS}",
+    f"1|bar={BAR}|listings={LISTINGS_IDENTITY}",
     """The research feature table: book (`book_*`) and trade-flow (`flow_*`) features as-of joined on bar time (a
 book bar takes the latest flow bar ending at or before it, never a later one), plus cross-venue features (`xv_*`:
 Binance basis, lagged Binance returns and flow against the Hyperliquid mid); the previous day's rows are history
